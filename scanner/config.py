@@ -1,0 +1,120 @@
+"""Settings from three places, in order of precedence: flags, NDAA_SCAN_* environment variables
+(click reads those for us), then the TOML file named by --config; built-in defaults last."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from scanner.errors import UserError
+
+DEFAULT_RATE = 500  # ARP requests per second; see README "Traffic" for why
+MAX_RATE = 100_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    targets: tuple[str, ...] = ()
+    interface: tuple[str, ...] = ()
+    local: bool = False
+    exclude: tuple[str, ...] = ()
+    exclude_file: str | None = None
+    rate: int = DEFAULT_RATE
+    retries: int = 1
+    timeout: float = 0.5
+    dry_run: bool = False
+    output: tuple[str, ...] = ()
+    format: str = "json"
+    allow_large: bool = False
+    site: str = "default"
+
+
+_LISTS = {"targets", "interface", "exclude", "output"}
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "local": bool,
+    "dry_run": bool,
+    "allow_large": bool,
+    "rate": int,
+    "retries": int,
+    "timeout": (int, float),
+    "exclude_file": str,
+    "format": str,
+    "site": str,
+}
+
+
+def read_config(path: str) -> dict[str, Any]:
+    """Keys may sit at the top level or in a [scan] table, spelled with - or _."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise UserError(
+            f"cannot read config file {path!r}: {exc.strerror or exc}",
+            "check the path given to --config or NDAA_SCAN_CONFIG",
+        ) from None
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"config file {path!r} is not valid TOML: {exc}") from None
+    table = doc.get("scan", doc)
+    if not isinstance(table, dict):
+        raise UserError(f"config file {path!r}: [scan] must be a table")
+    known = {f.name for f in fields(Settings)}
+    result: dict[str, Any] = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            raise UserError(
+                f"config file {path!r}: unknown key {key!r}",
+                f"known keys: {', '.join(sorted(known))}",
+            )
+        if name in _LISTS:
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise UserError(f"config file {path!r}: {key} must be a string or list of strings")
+            value = tuple(value)
+        else:
+            expected = _TYPES[name]
+            if (isinstance(value, bool) and expected is not bool) or not isinstance(
+                value, expected
+            ):
+                raise UserError(f"config file {path!r}: {key} has the wrong type ({value!r})")
+        result[name] = value
+    return result
+
+
+def merge(given: dict[str, Any], config: dict[str, Any]) -> Settings:
+    """`given` holds flag/env values, None (or empty) where the user said nothing."""
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        value = given.get(f.name)
+        if value is None or (f.name in _LISTS and not value):
+            value = config.get(f.name)
+        if value is not None:
+            values[f.name] = tuple(value) if f.name in _LISTS else value
+    settings = Settings(**values)
+    validate(settings)
+    return settings
+
+
+def validate(s: Settings) -> None:
+    if not 1 <= s.rate <= MAX_RATE:
+        raise UserError(
+            f"--rate {s.rate} is out of range",
+            f"use 1 to {MAX_RATE:,} ARP requests per second (default {DEFAULT_RATE})",
+        )
+    if not 0 <= s.retries <= 10:
+        raise UserError(f"--retries {s.retries} is out of range", "use 0 to 10")
+    if not 0.05 <= s.timeout <= 60:
+        raise UserError(f"--timeout {s.timeout} is out of range", "use 0.05 to 60 seconds")
+    if s.format not in ("json", "html"):
+        raise UserError(f"unknown --format {s.format!r}", "use json or html")
+    if not s.targets and not s.local:
+        raise UserError(
+            "no targets given",
+            "name subnets (ndaa-scan scan 192.0.2.0/24) or pass --local to sweep the subnets "
+            "of the chosen interfaces",
+        )

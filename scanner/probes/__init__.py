@@ -1,0 +1,1 @@
+"""Discovery and fingerprinting probes: one module per protocol, one interface for all."""

@@ -1,0 +1,51 @@
+"""Orchestration: run the probes concurrently, then identification and policy, into a ScanRun."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from fingerprints.oui import load_oui_database
+
+from fingerprints import FINGERPRINT_DB_VERSION
+from scanner import __version__, identify, policy
+from scanner.model import Observation, ProbeStats, ProbeStatus, ScanRun
+from scanner.probes.base import Probe, ProbeContext
+
+
+def default_probes() -> list[Probe]:
+    from scanner.probes.arp import ArpProbe
+
+    return [ArpProbe()]
+
+
+def run_scan(ctx: ProbeContext, probes: list[Probe] | None = None) -> ScanRun:
+    probes = probes if probes is not None else default_probes()
+    started = datetime.now(UTC)
+    with ThreadPoolExecutor(max_workers=max(1, len(probes))) as pool:
+        results = [r for rs in pool.map(lambda p: p.run_safely(ctx), probes) for r in rs]
+    stats: list[ProbeStats] = [r.stats for r in results]
+    observations: list[Observation] = [o for r in results for o in r.observations]
+    db = load_oui_database()
+    devices = policy.apply(identify.identify(observations, db))
+    warnings = [
+        f"probe {s.name}{' on ' + s.interface if s.interface else ''}: {s.status.value}"
+        f"{': ' + s.error if s.error else ''}"
+        for s in stats
+        if s.status is not ProbeStatus.OK
+    ]
+    complete = not ctx.stop.is_set() and all(s.status is ProbeStatus.OK for s in stats)
+    return ScanRun(
+        id=str(uuid.uuid4()),
+        scope=ctx.scope,
+        started=started,
+        finished=datetime.now(UTC),
+        scanner_version=__version__,
+        fingerprint_version=FINGERPRINT_DB_VERSION,
+        oui_source=db.source,
+        probes=tuple(stats),
+        devices=tuple(devices),
+        complete=complete,
+        warnings=tuple(warnings),
+    )

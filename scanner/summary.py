@@ -1,0 +1,89 @@
+"""What the terminal shows: a progress bar on a TTY, and the summary that cron mails home."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.table import Table
+
+from scanner.model import ScanRun, Status
+from scanner.outcome import exit_code
+from scanner.probes.base import ProbeContext
+
+
+def estimate_seconds(count: int, rate: int, retries: int, timeout: float) -> tuple[float, float]:
+    """(every host answers, no host answers): one pass plus its quiet period, then retry passes
+    over the silent addresses, each waiting 1.5x longer."""
+    first = count / rate + timeout
+    worst = first + sum(count / rate + timeout * 1.5**k for k in range(1, retries + 1))
+    return first, worst
+
+
+@contextmanager
+def progress_display(ctx: ProbeContext) -> Iterator[ProbeContext]:
+    """A rich progress bar per interface on a TTY; nothing otherwise (cron wants no noise)."""
+    if not sys.stderr.isatty():
+        yield ctx
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    tasks = {
+        p.interface.name: progress.add_task(f"ARP sweep {p.interface.name}", total=p.count)
+        for p in ctx.plans
+    }
+
+    def update(label: str, done: int) -> None:
+        task = tasks.get(label)
+        if task is not None:
+            progress.update(task, completed=min(done, progress.tasks[task].total or done))
+
+    with progress:
+        yield dataclasses.replace(ctx, progress=update)
+
+
+def print_summary(run: ScanRun, outputs: list[str], console: Console | None = None) -> None:
+    console = console or Console()
+    covered, review, clear = (run.count(s) for s in (Status.COVERED, Status.REVIEW, Status.CLEAR))
+    state = "complete" if run.complete else "INCOMPLETE"
+    console.print(
+        f"ndaa-scan: {len(run.devices)} devices on {', '.join(run.scope.interfaces)} "
+        f"({run.scope.target_count:,} addresses, scan {state}): "
+        f"{covered} covered, {review} review, {clear} clear"
+    )
+    flagged = [d for d in run.devices if d.finding.status is not Status.CLEAR]
+    if flagged:
+        table = Table(show_edge=False, pad_edge=False)
+        for col in ("status", "ip", "mac", "manufacturer", "vendor", "confidence"):
+            table.add_column(col)
+        for d in flagged:
+            table.add_row(
+                d.finding.status.value,
+                d.ip or "",
+                d.mac or "",
+                d.identity.manufacturer or "",
+                d.finding.covered_vendor or "",
+                f"{d.finding.confidence:.2f}",
+            )
+        console.print(table)
+    for warning in run.warnings:
+        console.print(f"warning: {warning}")
+    for probe in run.probes:
+        console.print(
+            f"probe {probe.name} {probe.interface}: sent {probe.sent:,}, answered "
+            f"{probe.answered:,} in {probe.duration:.2f} s ({probe.status.value})"
+        )
+    for path in outputs:
+        console.print(f"report: {path}")
+    console.print(f"exit code {int(exit_code(run))}")

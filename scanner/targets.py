@@ -32,7 +32,8 @@ def parse_spec(spec: str) -> IPSet:
     except (AddrFormatError, ValueError, TypeError) as exc:
         raise UserError(
             f"malformed target {spec!r}: {exc}",
-            "use an address (198.18.0.7), a CIDR (198.18.0.0/24) or a range (198.18.0.1-198.18.0.50)",
+            "use an address (198.18.0.7), a CIDR (198.18.0.0/24) "
+            "or a range (198.18.0.1-198.18.0.50)",
         ) from None
     if any(net.version != 4 for net in result.iter_cidrs()):
         raise UserError(f"{spec!r} is IPv6; ARP sweeps are IPv4 only")

@@ -86,4 +86,4 @@ def attach(sock: socket.socket, program: list[Insn]) -> None:
     insns = (_SockFilter * len(program))(*[_SockFilter(*i) for i in program])
     prog = _SockFprog(len(program), insns)
     # setsockopt copies the program into the kernel, so the ctypes buffers may go away afterwards.
-    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(prog))  # type: ignore[call-overload]
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(prog))

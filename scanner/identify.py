@@ -7,13 +7,12 @@ router or firewall), never many devices.
 
 from __future__ import annotations
 
+import socket
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from fingerprints.oui import OuiDatabase
-from netaddr import IPAddress
-
+from fingerprints.oui import OuiDatabase, OuiMatch
 from scanner.model import Evidence, Identity, Observation
 
 PROXY_ARP_MIN_IPS = 4  # a MAC answering for this many addresses or more is treated as proxy-ARP
@@ -34,13 +33,14 @@ class DeviceDraft:
 
 
 def _ip_key(ip: str | None) -> int:
-    return int(IPAddress(ip)) if ip else -1
+    return int.from_bytes(socket.inet_aton(ip), "big") if ip else -1
 
 
-def oui_evidence(mac: str, db: OuiDatabase, seen: datetime, interface: str) -> Evidence:
+def oui_evidence(
+    mac: str, match: OuiMatch | None, db: OuiDatabase, seen: datetime, interface: str
+) -> Evidence:
     src = db.source
     source = f"IEEE registry via {src.name} {src.version} (data of {src.date})"
-    match = db.lookup(mac)
     prefix = mac[:8]
     if match is None:
         first = int(mac[:2], 16)
@@ -65,10 +65,7 @@ def oui_evidence(mac: str, db: OuiDatabase, seen: datetime, interface: str) -> E
     return Evidence("oui", value, cov.vendor, cov.certainty, source, seen, interface, detail)
 
 
-def _identity_from_oui(mac: str | None, ev: Evidence | None, db: OuiDatabase) -> Identity:
-    if mac is None or ev is None:
-        return Identity()
-    match = db.lookup(mac)
+def _identity_from_oui(match: OuiMatch | None, ev: Evidence) -> Identity:
     if match is None:
         return Identity(evidence=(ev,))
     if match.covered is not None:
@@ -124,8 +121,8 @@ def identify(observations: list[Observation], db: OuiDatabase) -> list[DeviceDra
         first = min(o.observed_at for o in seen)
         last = max(o.observed_at for o in seen)
         interface = seen[0].interface
-        oui = oui_evidence(mac, db, first, interface)
-        identity = _identity_from_oui(mac, oui, db)
+        match = db.lookup(mac)
+        identity = _identity_from_oui(match, oui_evidence(mac, match, db, first, interface))
         sightings = tuple(_sighting(o) for o in seen[:8])
         identity = Identity(
             manufacturer=identity.manufacturer,

@@ -68,8 +68,14 @@ def test_every_lab_device_found_with_vendor_and_status(standard_lab: Any, tmp_pa
     html = tmp_path / "r.html"
     out = tmp_path / "r.json"
     proc = scan(
-        standard_lab, standard_lab.targets, "-i", standard_lab.interface, "-o", str(out),
-        "-o", str(html),
+        standard_lab,
+        standard_lab.targets,
+        "-i",
+        standard_lab.interface,
+        "-o",
+        str(out),
+        "-o",
+        str(html),
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr  # covered equipment found
     doc = json.loads(out.read_text())
@@ -98,7 +104,7 @@ def test_every_lab_device_found_with_vendor_and_status(standard_lab: Any, tmp_pa
 
 def test_proxy_arp_host_is_one_device_not_many(standard_lab: Any, tmp_path: Path) -> None:
     (proxy,) = [d for d in standard_lab.devices if d.proxy_ips]
-    code, doc, _ = report(tmp_path, standard_lab, standard_lab.targets)
+    _code, doc, _ = report(tmp_path, standard_lab, standard_lab.targets)
     holders = [d for d in doc["devices"] if d["mac"] == proxy.mac.upper()]
     assert len(holders) == 1
     (dev,) = holders
@@ -106,8 +112,7 @@ def test_proxy_arp_host_is_one_device_not_many(standard_lab: Any, tmp_path: Path
     assert any("proxy-ARP" in n for n in dev["notes"])
     assert dev["status"] == "clear"
     phantom = [
-        d for d in doc["devices"]
-        if d["mac"] != proxy.mac.upper() and d["ip"] in proxy.proxy_ips
+        d for d in doc["devices"] if d["mac"] != proxy.mac.upper() and d["ip"] in proxy.proxy_ips
     ]
     assert phantom == []
 
@@ -129,7 +134,7 @@ def test_exit_code_4_when_only_review(standard_lab: Any, tmp_path: Path) -> None
 
 
 def test_exit_code_1_for_one_covered(standard_lab: Any, tmp_path: Path) -> None:
-    code, doc, output = report(tmp_path, standard_lab, _ips(standard_lab, "covered")[0])
+    code, _doc, output = report(tmp_path, standard_lab, _ips(standard_lab, "covered")[0])
     assert code == 1, output
 
 
@@ -138,8 +143,20 @@ def test_exit_code_3_when_interrupted(standard_lab: Any, tmp_path: Path) -> None
     out = tmp_path / "r.json"
     clear_ip = _ips(standard_lab, "clear")[0]
     argv = standard_lab.exec_argv(
-        [sys.executable, "-m", "scanner", "scan", clear_ip, "198.18.0.128/25", "-i",
-         standard_lab.interface, "--rate", "10", "-o", str(out)]
+        [
+            sys.executable,
+            "-m",
+            "scanner",
+            "scan",
+            clear_ip,
+            "198.18.0.128/25",
+            "-i",
+            standard_lab.interface,
+            "--rate",
+            "10",
+            "-o",
+            str(out),
+        ]
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -153,8 +170,46 @@ def test_exit_code_3_when_interrupted(standard_lab: Any, tmp_path: Path) -> None
     assert doc["scan"]["probes"][0]["status"] == "partial"
 
 
+SNIFF = """
+import socket, sys, time
+from scanner.arp_wire import parse_frame, ETH_P_ARP
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
+s.bind(("eth0", ETH_P_ARP))
+s.settimeout(0.1)
+print("ready", flush=True)
+me = socket.inet_aton(sys.argv[1])
+end, asked = time.time() + float(sys.argv[2]), 0
+while time.time() < end:
+    try:
+        pkt = parse_frame(s.recv(128))
+    except socket.timeout:
+        continue
+    if pkt is not None and pkt.op == 1 and pkt.target_ip == me:
+        asked += 1
+print(asked, flush=True)
+"""
+
+
+def _sniff(handle: Any, name: str, ip: str, seconds: float) -> subprocess.Popen[str]:
+    """Count the who-has requests that reach a device's own namespace."""
+    argv = ["ip", "netns", "exec", f"{handle.prefix}d-{name}"]
+    argv += [sys.executable, "-c", SNIFF, ip, str(seconds)]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc
+
+
 def test_exclusions_are_never_sent_to(standard_lab: Any, tmp_path: Path) -> None:
-    excluded = _ips(standard_lab, "covered")[0]
-    code, doc, _ = report(tmp_path, standard_lab, standard_lab.targets, "--exclude", excluded)
-    assert excluded not in {d["ip"] for d in doc["devices"]}
-    assert doc["scan"]["excludes"] == [excluded]
+    """Proved at the excluded device itself: it hears no request, while a device in scope does."""
+    covered = [d for d in standard_lab.devices if d.expected_status == "covered"]
+    excluded, control = covered[0], covered[1]
+    sniffers = [_sniff(standard_lab, d.name, d.ip, 6.0) for d in (excluded, control)]
+    _code, doc, _ = report(
+        tmp_path, standard_lab, standard_lab.targets, "--exclude", excluded.ip, "--rate", "2000"
+    )
+    heard = [int(p.communicate(timeout=30)[0].strip()) for p in sniffers]
+    assert heard[0] == 0, "an excluded address was sent an ARP request"
+    assert heard[1] >= 1, "the sniffer saw nothing, so it proves nothing"
+    assert excluded.ip not in {d["ip"] for d in doc["devices"]}
+    assert doc["scan"]["excludes"] == [excluded.ip]

@@ -65,8 +65,12 @@ def print_summary(run: ScanRun, outputs: list[str], console: Console | None = No
     flagged = [d for d in run.devices if d.finding.status is not Status.CLEAR]
     if flagged:
         table = Table(show_edge=False, pad_edge=False)
-        for col in ("status", "ip", "mac", "manufacturer", "vendor", "confidence"):
-            table.add_column(col)
+        table.add_column("status")
+        table.add_column("ip", min_width=15, no_wrap=True)
+        table.add_column("mac", min_width=17, no_wrap=True)
+        table.add_column("manufacturer")
+        table.add_column("vendor")
+        table.add_column("confidence", justify="right")
         for d in flagged:
             table.add_row(
                 d.finding.status.value,

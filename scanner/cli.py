@@ -6,13 +6,14 @@ Heavy imports (netaddr, jinja2, the OUI tables) happen inside the commands so `-
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -36,23 +37,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_show_locals=False,
 )
-
-T = TypeVar("T")
-
-
-def _fail(exc: UserError) -> typer.Exit:
-    typer.secho(f"error: {exc.message}", err=True, fg=typer.colors.RED)
-    if exc.hint:
-        typer.echo(f"  hint: {exc.hint}", err=True)
-    return typer.Exit(exc.exit_code)
-
-
-def guarded(fn: Callable[[], T]) -> T:
-    """Run a command body; a UserError becomes a message and exit 2, never a traceback."""
-    try:
-        return fn()
-    except UserError as exc:
-        raise _fail(exc) from None
 
 
 def _version(value: bool) -> None:
@@ -242,7 +226,7 @@ def scan(
         "allow_large": allow_large,
         "site": site,
     }
-    code = guarded(lambda: _scan(given, config))
+    code = _scan(given, config)
     raise typer.Exit(code)
 
 
@@ -384,7 +368,7 @@ def demo(
     Needs root: the lab is made of Linux network namespaces (addresses in 198.18.0.0/15, the
     benchmarking range), so nothing leaves this machine.
     """
-    code = guarded(lambda: _demo(out_dir))
+    code = _demo(out_dir)
     raise typer.Exit(code)
 
 
@@ -418,17 +402,41 @@ def _demo(out_dir: Path) -> int:
     return 0
 
 
-def _add_lab() -> None:
+def _show_user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A UserError becomes its message, its hint and exit 2; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            typer.secho(f"error: {exc.message}", err=True, fg=typer.colors.RED)
+            if exc.hint:
+                typer.echo(f"  hint: {exc.hint}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def _guard_all(t: typer.Typer) -> None:
+    """Wrap every command of the app and its sub-apps (the lab's too) in one place."""
+    for info in t.registered_commands:
+        if info.callback is not None:
+            info.callback = _show_user_errors(info.callback)
+    for group in t.registered_groups:
+        if group.typer_instance is not None:
+            _guard_all(group.typer_instance)
+
+
+def _assemble() -> None:
     from scanner.lab.commands import lab_app
 
     app.add_typer(lab_app, name="lab")
+    _guard_all(app)
 
 
-_add_lab()
+_assemble()
 
 
 def main() -> None:
-    try:
-        app()
-    except UserError as exc:  # raised outside a guarded command (e.g. the lab sub-app)
-        raise SystemExit(_fail(exc).exit_code) from None
+    app()

@@ -105,3 +105,17 @@ def test_help_starts_fast() -> None:
         check=True,
     )
     assert "scapy" not in out.stderr and "jinja2" not in out.stderr
+
+
+def test_demo_without_root_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    code, output = run("demo")
+    assert code == 2
+    assert "needs root" in output and "sudo" in output
+
+
+def test_lab_up_without_root_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("scanner.lab.netns.has_privilege", lambda: False)
+    code, output = run("lab", "up")
+    assert code == 2
+    assert "root" in output and "sudo" in output

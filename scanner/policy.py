@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 from fingerprints.vendors import VENDOR_KEYS, basis_for, vendor_display_name
-
 from scanner.identify import DeviceDraft
 from scanner.model import Device, Evidence, Finding, Status
 

@@ -34,7 +34,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
 )
 
@@ -79,6 +79,7 @@ def scan(
             help="Addresses, CIDRs or ranges to sweep, e.g. 10.1.20.0/24 10.1.21.5 "
             "10.1.22.10-10.1.22.50. Each must be on a subnet of a local interface.",
             envvar=_env("TARGETS"),
+            metavar="TARGET",
             show_default=False,
         ),
     ] = None,
@@ -90,6 +91,7 @@ def scan(
             help="Interface to scan from (repeatable). Default: every up Ethernet interface "
             "with an IPv4 address.",
             envvar=_env("INTERFACE"),
+            metavar="IFACE",
             show_default=False,
         ),
     ] = None,
@@ -108,6 +110,7 @@ def scan(
             "--exclude",
             help="Address, CIDR or range never to send to (repeatable).",
             envvar=_env("EXCLUDE"),
+            metavar="CIDR",
             show_default=False,
         ),
     ] = None,
@@ -117,6 +120,7 @@ def scan(
             "--exclude-file",
             help="File of exclusions, one per line; # starts a comment.",
             envvar=_env("EXCLUDE_FILE"),
+            metavar="FILE",
             show_default=False,
         ),
     ] = None,
@@ -127,6 +131,7 @@ def scan(
             help="ARP requests per second (default 500, as polite as arp-scan's default; "
             "up to 100000).",
             envvar=_env("RATE"),
+            metavar="PPS",
             show_default=False,
         ),
     ] = None,
@@ -136,6 +141,7 @@ def scan(
             "--retries",
             help="Extra passes over addresses that did not answer (default 1).",
             envvar=_env("RETRIES"),
+            metavar="N",
             show_default=False,
         ),
     ] = None,
@@ -146,6 +152,7 @@ def scan(
             help="Seconds of quiet after the last request before a pass ends (default 0.5; "
             "each retry waits 1.5x longer).",
             envvar=_env("TIMEOUT"),
+            metavar="SECONDS",
             show_default=False,
         ),
     ] = None,
@@ -166,6 +173,7 @@ def scan(
             help="Write the report here (repeatable; the format comes from the extension "
             ".json/.html, else --format). '-' writes JSON to standard output.",
             envvar=_env("OUTPUT"),
+            metavar="PATH",
             show_default=False,
         ),
     ] = None,
@@ -175,6 +183,7 @@ def scan(
             "--format",
             help="Report format when the output's extension does not say: json or html.",
             envvar=_env("FORMAT"),
+            metavar="json|html",
             show_default=False,
         ),
     ] = None,
@@ -184,6 +193,7 @@ def scan(
             "--config",
             help="TOML file with any of these options as keys (e.g. rate = 200).",
             envvar=_env("CONFIG"),
+            metavar="FILE",
             show_default=False,
         ),
     ] = None,
@@ -202,6 +212,7 @@ def scan(
             "--site",
             help="Name of the site this scan covers, shown in reports.",
             envvar=_env("SITE"),
+            metavar="NAME",
             show_default=False,
         ),
     ] = None,

@@ -87,8 +87,12 @@ class _Pass:
         bucket: TokenBucket,
         stop: Event,
         progress: Callable[[int], None] | None,
+        wanted: Callable[[int], bool],
     ) -> None:
         self.sock = sock
+        self.wanted = wanted
+        self.answered: set[int] = set()
+        self._counted = 0
         self.template = template
         self.bucket = bucket
         self.stop = stop
@@ -115,6 +119,17 @@ class _Pass:
                 _drain(self.sock, self.raw)
                 time.sleep(0.001)  # the NIC queue is full: back off, then send the same frame
 
+    def _count_answers(self) -> None:
+        """Track which targets answered, from the sender-address bytes only: cheap enough for
+        the hot loop, and it lets a pass end as soon as every target has answered instead of
+        always waiting out the quiet period."""
+        new, self._counted = self.raw[self._counted :], len(self.raw)
+        for _ts, data in new:
+            if len(data) >= arp_wire.FRAME_LEN:
+                addr = int.from_bytes(data[28:32], "big")
+                if self.wanted(addr):
+                    self.answered.add(addr)
+
     def run(self, addrs: Iterator[int], timeout: float) -> None:
         pending = True
         last_activity = time.perf_counter()
@@ -131,9 +146,12 @@ class _Pass:
                 last_activity = time.perf_counter()
             if _drain(self.sock, self.raw):
                 last_activity = max(last_activity, time.perf_counter())
+            self._count_answers()
             now = time.perf_counter()
             if pending:
                 wait = self.bucket.delay()
+            elif len(self.answered) >= self.sent:
+                return  # everyone asked has answered: nothing left to wait for
             else:
                 wait = last_activity + timeout - now
                 if wait <= 0:
@@ -181,6 +199,9 @@ def sweep(
                 seen[key] = (ts, data[: arp_wire.FRAME_LEN])
             answered.add(int.from_bytes(pkt.sender_ip, "big"))
 
+    def wanted(addr: int) -> bool:
+        return addr not in answered and plan.contains(addr)
+
     def report(n: int) -> None:
         if progress is not None:
             progress(sent_before + n)
@@ -191,7 +212,7 @@ def sweep(
                 addrs: Iterator[int] = plan.addresses()
             else:
                 addrs = (a for a in plan.addresses() if a not in answered)
-            one = _Pass(sock, template, bucket, stop, report)
+            one = _Pass(sock, template, bucket, stop, report, wanted)
             try:
                 one.run(addrs, timeout * (1.5**attempt))
             finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,6 +14,8 @@ from rich.table import Table
 from scanner.model import ScanRun, Status
 from scanner.outcome import exit_code
 from scanner.probes.base import ProbeContext
+
+TABLE_ROWS = 50  # flagged devices listed in the terminal; the report has them all
 
 
 def estimate_seconds(count: int, rate: int, retries: int, timeout: float) -> tuple[float, float]:
@@ -55,7 +58,8 @@ def progress_display(ctx: ProbeContext) -> Iterator[ProbeContext]:
 
 def print_summary(run: ScanRun, outputs: list[str], console: Console | None = None) -> None:
     console = console or Console()
-    covered, review, clear = (run.count(s) for s in (Status.COVERED, Status.REVIEW, Status.CLEAR))
+    counts = Counter(d.finding.status for d in run.devices)
+    covered, review, clear = (counts[s] for s in (Status.COVERED, Status.REVIEW, Status.CLEAR))
     state = "complete" if run.complete else "INCOMPLETE"
     console.print(
         f"ndaa-scan: {len(run.devices)} devices on {', '.join(run.scope.interfaces)} "
@@ -71,7 +75,7 @@ def print_summary(run: ScanRun, outputs: list[str], console: Console | None = No
         table.add_column("manufacturer")
         table.add_column("vendor")
         table.add_column("confidence", justify="right")
-        for d in flagged:
+        for d in flagged[:TABLE_ROWS]:
             table.add_row(
                 d.finding.status.value,
                 d.ip or "",
@@ -81,6 +85,10 @@ def print_summary(run: ScanRun, outputs: list[str], console: Console | None = No
                 f"{d.finding.confidence:.2f}",
             )
         console.print(table)
+        if len(flagged) > TABLE_ROWS:
+            console.print(
+                f"... and {len(flagged) - TABLE_ROWS:,} more flagged devices: see the report"
+            )
     for warning in run.warnings:
         console.print(f"warning: {warning}")
     for probe in run.probes:

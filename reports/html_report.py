@@ -1,24 +1,27 @@
 """The HTML report: one self-contained file a compliance officer can open, print and file.
 
-It is built from the same dict as the JSON report, so both always say the same thing. Every
-string in it may come from a device on the network (banners, ONVIF names, SADP descriptions), so
-it is treated as hostile: autoescaping is on, invisible and direction-changing characters are
-shown as ``[U+XXXX]`` instead of being obeyed, very long values are clipped, and a
-Content-Security-Policy forbids scripts and any remote fetch.
+It is built from the same parts as the JSON report (``document``, ``device_dict``), so both
+always say the same thing. Every string in it may come from a device on the network (banners,
+ONVIF names, SADP descriptions), so it is treated as hostile: autoescaping is on, invisible and
+direction-changing characters are shown as ``[U+XXXX]`` instead of being obeyed, very long values
+are clipped, and a Content-Security-Policy forbids scripts and any remote fetch.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import defaultdict
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from scanner.model import ScanRun
+from markupsafe import Markup, escape
+
+from scanner.model import Change, Device, ScanRun, Status
 
 from .base import ReportFormat
-from .json_report import UNKNOWN_VENDOR, to_dict
+from .json_report import UNKNOWN_VENDOR, device_dict, document, in_report_order
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -74,9 +77,16 @@ def clip(text: str, limit: int = MAX_CELL) -> str:
     return f"{text[:limit]}… [{len(text) - limit} more characters; see the JSON report]"
 
 
+def _clean(text: str) -> str:
+    """``clip(visible(text), MAX_TEXT)``; the usual short, printable value costs two C calls."""
+    if len(text) <= MAX_TEXT and text.isprintable():
+        return text
+    return clip(visible(text), MAX_TEXT)
+
+
 def _sanitise(value: Any) -> Any:
     if isinstance(value, str):
-        return clip(visible(value), MAX_TEXT)
+        return _clean(value)
     if isinstance(value, dict):
         # Keys too: by_vendor and effective are keyed by data, and must match sanitised values.
         return {_sanitise(key): _sanitise(item) for key, item in value.items()}
@@ -118,7 +128,7 @@ def _where(device: dict[str, Any]) -> str:
     return f"{address} ({device['interface']})" if device["interface"] else str(address)
 
 
-def _vendors(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def _vendors(summary: dict[str, Any], flagged: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per flagged vendor: how many, why (entity and prong), where (addresses)."""
     rows: dict[str, dict[str, Any]] = {
         key: {
@@ -129,11 +139,9 @@ def _vendors(doc: dict[str, Any]) -> list[dict[str, Any]]:
             "why": None,
             "where": [],
         }
-        for key in doc["summary"]["by_vendor"]
+        for key in summary["by_vendor"]
     }
-    for device in doc["devices"]:
-        if device["status"] == "clear":
-            continue
+    for device in flagged:
         row = rows[device["covered_vendor"] or UNKNOWN_VENDOR]
         row[device["status"]] += 1
         row["where"].append(_where(device))
@@ -147,13 +155,13 @@ def _vendors(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def _quoted(doc: dict[str, Any], field: str) -> list[dict[str, Any]]:
+def _quoted(flagged: list[dict[str, Any]], field: str) -> list[dict[str, Any]]:
     """Distinct texts of one basis field over the covered devices, with the vendors they cover.
 
     The duties come from each device's Basis, never from this module: the policy owns the law.
     """
     vendors: dict[str, list[str]] = defaultdict(list)
-    for device in doc["devices"]:
+    for device in flagged:
         basis = device["basis"]
         if device["status"] != "covered" or basis is None or not basis[field]:
             continue
@@ -163,21 +171,154 @@ def _quoted(doc: dict[str, Any], field: str) -> list[dict[str, Any]]:
     return [{"text": text, "vendors": names} for text, names in vendors.items()]
 
 
+# The inventory: one row per device, and a /16 sweep has 65,536 devices. Rendered by Jinja, each
+# row costs tens of microseconds (macro calls, a dozen escapes that each build a Markup,
+# attribute lookups), seconds in all; so rows are built here instead, as the template wrote them,
+# with every value escaped by markupsafe as autoescape would (tests/reports/test_large_runs.py
+# holds them to the Jinja row they replace). Nearly all are clear devices, which need nothing
+# else: only flagged devices get an evidence section, rendered by the template from their dicts.
+
+_MARKUP_CHARS = re.compile("[&<>'\"]")
+"""The characters markupsafe.escape replaces; text without them is its own escape."""
+_NONE = '<span class="none">—</span>'
+
+
+def _escape(value: Any) -> str:
+    """``markupsafe.escape(value)`` as plain text, without building a Markup for plain text."""
+    if type(value) is str and not _MARKUP_CHARS.search(value):
+        return value
+    return str(escape(value))
+
+
+def _field(value: Any) -> Any:
+    """A device value as _sanitise leaves it."""
+    return _clean(value) if isinstance(value, str) else value
+
+
+def _soft_str(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _text(value: Any, limit: int) -> str:
+    """The template's text() macro, with a limit: a dash for nothing, else the value, clipped."""
+    if value is None or value == "":
+        return _NONE
+    return _escape(clip(value, limit))
+
+
+def _cell(raw: Any, limit: int) -> str:
+    """``_text(_field(raw), limit)``, at once for the usual value that needs no change at all.
+
+    ``limit`` is never above MAX_TEXT, so a value within it is not clipped by _field either.
+    """
+    if (
+        type(raw) is str
+        and 0 < len(raw) <= limit
+        and raw.isprintable()
+        and not _MARKUP_CHARS.search(raw)
+    ):
+        return raw
+    return _text(_field(raw), limit)
+
+
+def _badge(status: Any) -> str:
+    """The start of a row, to the status badge, for a status value (``Status.value``)."""
+    status = _field(status)
+    return (
+        f'<tr class="row-{_escape(status)}">\n'
+        f'<td><span class="badge badge-{_escape(status)}">{_escape(STATUS_LABELS[status])}</span>'
+    )
+
+
+def _change(change: Any) -> str:
+    """The change note under the badge, for a change value (``Change.value``)."""
+    label = CHANGE_LABELS[_field(change)]
+    return f'<span class="change">{_escape(label)}</span>' if label else ""
+
+
+def _flagged(status: Any) -> bool:
+    """Whether a device's status is other than clear (its ``Status.value``, sanitised)."""
+    return status is not Status.CLEAR if type(status) is Status else status.value != "clear"
+
+
+_BADGES = {status: _badge(status.value) for status in Status}
+_CHANGES = {change: _change(change.value) for change in Change}
+
+
+def _inventory_row(device: Device, anchor: str) -> str:
+    # The fields are those of device_dict(device), sanitised as _sanitise would: the page says
+    # what the JSON report says.
+    identity, finding = device.identity, device.finding
+    status, change = finding.status, device.change
+    parts = [
+        _BADGES[status] if type(status) is Status else _badge(status.value),
+        _CHANGES[change] if type(change) is Change else _change(change.value),
+    ]
+    if _flagged(status):
+        parts.append(f'<span class="change"><a href="#{_escape(anchor)}">evidence</a></span>')
+    parts.append(f"</td>\n<td>{_cell(identity.manufacturer, 60)}")
+    if finding.covered_vendor:
+        vendor, manufacturer = _field(finding.covered_vendor), _field(identity.manufacturer)
+        if _soft_str(manufacturer or "").lower() != vendor:  # the template's lower filter
+            parts.append(
+                f'<span class="small"><br>Covered company: {_escape(vendor_name(vendor))}</span>'
+            )
+    parts.append(
+        f"</td>\n<td>{_cell(identity.brand, 60)}</td>\n"
+        f"<td>{_cell(identity.model, 80)}</td>\n"
+        f'<td class="mono">{_cell(device.ip, 45)}'
+    )
+    if device.other_ips:
+        other_ips = [_field(value) for value in device.other_ips]
+        parts.extend(f"<br>{_escape(clip(value, 45))}" for value in other_ips[:5])
+        if len(other_ips) > 5:
+            parts.append(f'<br><span class="small">and {len(other_ips) - 5} more</span>')
+    if device.hostnames:
+        hostnames = [_field(value) for value in device.hostnames]
+        # The template's join filter: plain text, unless an item is already markup.
+        if any(hasattr(value, "__html__") for value in hostnames):
+            joined: str = escape(", ").join(hostnames)
+        else:
+            joined = ", ".join(map(str, hostnames))
+        parts.append(f'<br><span class="small">{_escape(clip(joined, 80))}</span>')
+    parts.append(
+        f'</td>\n<td class="mono">{_cell(device.mac, 45)}</td>\n'
+        f"<td>{_cell(device.interface, 30)}</td>\n"
+        f'<td class="num">{_escape(percent(round(finding.confidence, 3)))}</td>\n<td>'
+    )
+    if device.notes:
+        parts.append("<br>".join(_escape(clip(_field(note))) for note in device.notes))
+    else:
+        parts.append(_NONE)
+    parts.append("</td>\n</tr>\n")
+    return "".join(parts)
+
+
 def _view(run: ScanRun) -> dict[str, Any]:
-    doc: dict[str, Any] = _sanitise(to_dict(run))
+    devices = in_report_order(run.devices)
+    doc: dict[str, Any] = _sanitise(document(run, devices, []))
     scan = doc["scan"]
-    for number, device in enumerate(doc["devices"], start=1):
-        device["anchor"] = f"device-{number}"
+    rows: list[str] = []
+    flagged: list[dict[str, Any]] = []
+    for number, device in enumerate(devices, start=1):
+        anchor = f"device-{number}"
+        rows.append(_inventory_row(device, anchor))
+        if _flagged(device.finding.status):
+            detail: dict[str, Any] = _sanitise(device_dict(device))
+            detail["anchor"] = anchor
+            flagged.append(detail)
     probes = scan["probes"]
     return {
         "doc": doc,
         "scan": scan,
         "summary": doc["summary"],
-        "devices": doc["devices"],
-        "flagged": [device for device in doc["devices"] if device["status"] != "clear"],
-        "vendors": _vendors(doc),
-        "duties": _quoted(doc, "reporting_duty"),
-        "purposes": _quoted(doc, "purpose_qualification"),
+        # Every value in the rows went through _escape: this is the one place the page marks
+        # text as safe.
+        "inventory": Markup("".join(rows)),
+        "flagged": flagged,
+        "vendors": _vendors(doc["summary"], flagged),
+        "duties": _quoted(flagged, "reporting_duty"),
+        "purposes": _quoted(flagged, "purpose_qualification"),
         "not_ok": [probe for probe in probes if probe["status"] != "ok"],
         "unanswered": [
             probe

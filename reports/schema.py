@@ -27,8 +27,7 @@ def load_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Any:
-    # jsonschema ships no type information (types-jsonschema is not a dependency).
-    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+    from jsonschema import Draft202012Validator
 
     schema = load_schema()
     Draft202012Validator.check_schema(schema)
@@ -38,7 +37,7 @@ def _validator() -> Any:
 
 def validate(document: Any) -> None:
     """Raise ``jsonschema.ValidationError`` (the most relevant error) if the report is invalid."""
-    from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
+    from jsonschema.exceptions import best_match
 
     error = best_match(_validator().iter_errors(document))
     if error is not None:

@@ -428,7 +428,7 @@ def _strings(values: Any, indent: str) -> str:
 # same for every device. So the keys below are literal text and only the values are encoded,
 # strings that repeat across devices (sources, details, makers) only once per report. This must
 # stay in step with device_dict and _evidence, key for key: the tests compare the bytes with
-# dumps(to_dict(run)) for many runs.
+# those of the standard json encoder over to_dict(run), for many runs.
 
 _DEVICE = " " * 4
 """Where a device's braces sit: a list item under the top-level "devices" key."""
@@ -439,6 +439,8 @@ _ITEM = _AT + "  "
 """Where an evidence item's braces sit."""
 _ITEM_AT = _ITEM + "  "
 _ITEM_FIELD = "\n" + _ITEM_AT
+_ITEMS = ",\n" + _ITEM
+"""Between two evidence items."""
 _STATUS_TEXT = {status: _encode_str(status.value) for status in Status}
 _CHANGE_TEXT = {change: _encode_str(change.value) for change in Change}
 
@@ -474,8 +476,9 @@ def _rounded(value: Any) -> str:
 class _Floats(dict[float, str]):
     """``_rounded(value)`` for each float already written (confidences and certainties repeat).
 
-    Only floats are looked up here. 0.0 and -0.0 are one key but print differently, and an
-    integral float equals an int that prints without ".0": neither is remembered.
+    Only non-zero floats are looked up here: 0.0 and -0.0 are one key but print differently
+    (round() keeps either as it is, so ``f"{value}"``, the float's repr, is the text of a zero).
+    An integral float equals an int that prints without ".0", so it is not remembered either.
     """
 
     __slots__ = ()
@@ -518,38 +521,53 @@ class _Writer:
     def device(self, device: Device) -> str:
         """The device's entry, as ``_text(device_dict(device), _DEVICE)`` writes it."""
         try:
-            return self._device(device)
+            return self._entry(device)
         except Exception:
             # A value of a type the model does not declare (a list for a string, a NaN): the
             # exact path writes it as json does, or fails as json does.
             return _text(device_dict(device), _DEVICE)
 
-    def _evidence(self, item: Evidence) -> str:
-        memo, floats, at = self.items, self.floats, _ITEM_FIELD
-        certainty = item.certainty
+    def _item(self, item: Evidence, seen: datetime, seen_json: str) -> str:
+        """The text of ``_evidence(item)`` at its place in the device's entry."""
+        memo, at = self.items, _ITEM_FIELD
+        # Usually the very datetime the device was first seen at, already written.
+        moment = item.observed_at
+        observed = seen_json if moment is seen else _encode_str(self.when(moment))
+        value = item.certainty
+        if type(value) is float:  # zero is never a key of _Floats, which says why
+            certainty = self.floats[value] if value else f"{value}"
+        else:
+            certainty = _rounded(value)
         return (
             f'{{{at}"signal": {memo[item.signal]},'
             f'{at}"value": {_encode_str(item.value)},'
             f'{at}"vendor": {memo[item.vendor]},'
-            f'{at}"certainty": '
-            f"{floats[certainty] if type(certainty) is float else _rounded(certainty)},"
+            f'{at}"certainty": {certainty},'
             f'{at}"source": {memo[item.source]},'
-            f'{at}"observed_at": {_encode_str(self.when(item.observed_at))},'
+            f'{at}"observed_at": {observed},'
             f'{at}"interface": {memo[item.interface]},'
             f'{at}"detail": {memo[item.detail]}'
             f"\n{_ITEM}}}"
         )
 
-    def _device(self, device: Device) -> str:
-        memo, floats, at = self.memo, self.floats, _FIELD
+    def _entry(self, device: Device) -> str:
+        memo, at = self.memo, _FIELD
         identity, finding = device.identity, device.finding
-        status, change, confidence = finding.status, device.change, finding.confidence
+        status, change = finding.status, device.change
         ip, mac, serial = device.ip, device.mac, identity.serial
         hostnames, other_ips, notes = device.hostnames, device.other_ips, device.notes
         # The contract: a clear device quotes no rule, whatever the policy attached.
         basis = finding.basis if status is not Status.CLEAR else None
-        items = [self._evidence(item) for item in identity.evidence]
-        evidence = f"[\n{_ITEM}{(',' + chr(10) + _ITEM).join(items)}\n{_AT}]" if items else "[]"
+        seen = device.first_seen
+        first = _encode_str(self.when(seen))
+        last = first if device.last_seen is seen else _encode_str(self.when(device.last_seen))
+        value = finding.confidence
+        if type(value) is float:  # zero is never a key of _Floats, which says why
+            confidence = self.floats[value] if value else f"{value}"
+        else:
+            confidence = _rounded(value)
+        items = [self._item(item, seen, first) for item in identity.evidence]
+        evidence = f"[\n{_ITEM}{_ITEMS.join(items)}\n{_AT}]" if items else "[]"
         return (
             f'{{{at}"key": {_encode_str(device.key)},'
             f'{at}"ip": {"null" if ip is None else _encode_str(ip)},'
@@ -567,13 +585,12 @@ class _Writer:
             f'{at}"covered_vendor": {memo[finding.covered_vendor]},'
             f'{at}"status": '
             f"{_STATUS_TEXT[status] if type(status) is Status else _encode_str(status.value)},"
-            f'{at}"confidence": '
-            f"{floats[confidence] if type(confidence) is float else _rounded(confidence)},"
+            f'{at}"confidence": {confidence},'
             f'{at}"rationale": {memo[finding.rationale]},'
             f'{at}"evidence": {evidence},'
             f'{at}"basis": {"null" if basis is None else self.bases(basis)},'
-            f'{at}"first_seen": {_encode_str(self.when(device.first_seen))},'
-            f'{at}"last_seen": {_encode_str(self.when(device.last_seen))},'
+            f'{at}"first_seen": {first},'
+            f'{at}"last_seen": {last},'
             f'{at}"change": '
             f"{_CHANGE_TEXT[change] if type(change) is Change else _encode_str(change.value)}"
             f"\n{_DEVICE}}}"

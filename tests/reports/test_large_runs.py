@@ -122,6 +122,41 @@ def test_json_bytes_match_the_standard_encoder(factory: Any) -> None:
         assert JsonFormat().render(run) == reference_json(run)
 
 
+class Name(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"interface": ["eth0", "eth1"]},
+        {"interface": ("eth0", "eth1")},
+        {"interface": 5},
+        {"interface": Name("eth0")},
+        {"manufacturer": Markup("a&b")},
+        {"serial": 7, "ip": 3},
+        {"hostnames": ["x", 1]},
+        {"confidence": True},
+        {"confidence": None},
+        {"evidence": [{"not": "evidence"}]},
+        {"status": "covered"},
+    ],
+    ids=repr,
+)
+def test_json_of_values_the_model_does_not_declare(factory: Any, fields: dict[str, Any]) -> None:
+    # The fast writer hands such a device to the exact path: same bytes, or the same error.
+    run = factory.run(
+        [factory.clear_axis(interface=Name("eth0")), factory.covered_hikvision(**fields)]
+    )
+    try:
+        expected = reference_json(run)
+    except Exception as error:
+        with pytest.raises(type(error)):
+            JsonFormat().render(run)
+    else:
+        assert JsonFormat().render(run) == expected
+
+
 TEXT = st.text(st.characters(codec="utf-8"), max_size=30)
 STRING = TEXT | st.sampled_from(["", "z" * 100, "x" * 2_100, SCRIPT, "A&B 'q' \"q\"", RLO])
 OPTIONAL = st.none() | STRING
@@ -273,10 +308,6 @@ def test_inventory_rows_follow_jinja_for_text_already_marked_up(factory: Any) ->
 
 class Colour(enum.IntEnum):
     RED = 1
-
-
-class Name(str):
-    pass
 
 
 SCALARS = (

@@ -7,7 +7,7 @@ never reaches back into an earlier stage, so every stage can be tested on hand-m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -120,6 +120,21 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """An accepted exception from the user's waiver file. A waived device stays in every report;
+    the waiver only changes what the exit code and the summary count as needing action."""
+
+    match: str  # the device key it applies to: "serial:…" or "mac:…"
+    justification: str
+    approver: str
+    expires: date
+    reference: str = ""  # ticket, memo or approval number
+
+    def active(self, on: date) -> bool:
+        return on <= self.expires
+
+
+@dataclass(frozen=True)
 class Device:
     ip: str | None
     mac: str | None
@@ -132,6 +147,9 @@ class Device:
     other_ips: tuple[str, ...] = ()  # further addresses the same MAC answered for
     notes: tuple[str, ...] = ()  # e.g. proxy-ARP, an IP claimed by two MACs
     change: Change = Change.NEW
+    site: str = ""  # set when a report combines several sites
+    waiver: Waiver | None = None
+    waiver_expired: bool = False  # a waiver matched but its date has passed: flagged again
 
     @property
     def key(self) -> str:

@@ -17,7 +17,7 @@ from scanner.model import Change, ScanRun, Status
 DEVICE_KEYS = [
     "key", "ip", "mac", "interface", "hostnames", "other_ips", "notes", "manufacturer", "brand",
     "model", "serial", "firmware", "device_type", "covered_vendor", "status", "confidence",
-    "rationale", "evidence", "basis", "first_seen", "last_seen", "change",
+    "rationale", "evidence", "basis", "first_seen", "last_seen", "change", "site", "waiver",
 ]  # fmt: skip
 SCAN_KEYS = [
     "id", "site", "started", "finished", "complete", "targets", "target_count", "excludes",

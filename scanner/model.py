@@ -43,6 +43,8 @@ class Scope:
     timeout: float = 0.5
     target_count: int = 0
     site: str = "default"
+    listen: float = 3.0  # seconds the discovery probes listen for replies
+    probes: tuple[str, ...] = ()  # probes to run; empty = all
 
 
 @dataclass(frozen=True)

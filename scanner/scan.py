@@ -3,28 +3,49 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from fingerprints import FINGERPRINT_DB_VERSION
 from fingerprints.oui import load_oui_database
 from scanner import __version__, identify, policy
-from scanner.model import Observation, ProbeStats, ProbeStatus, ScanRun
+from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus, ScanRun
 from scanner.probes.base import Probe, ProbeContext
 
+PROBES = (
+    # (module, class); phase-1 and phase-2 probes alike, in the order their stats are listed.
+    ("scanner.probes.arp", "ArpProbe"),
+)
 
-def default_probes() -> list[Probe]:
-    from scanner.probes.arp import ArpProbe
 
-    return [ArpProbe()]
+def default_probes(enabled: tuple[str, ...] = ()) -> list[Probe]:
+    """Every probe, or only those named in `enabled` (the ARP sweep always runs)."""
+    probes: list[Probe] = []
+    for module_name, class_name in PROBES:
+        probe_class = getattr(importlib.import_module(module_name), class_name)
+        if not enabled or probe_class.name in enabled or probe_class.name == "arp":
+            probes.append(probe_class())
+    return probes
+
+
+def _run_phase(ctx: ProbeContext, probes: list[Probe]) -> list[ProbeResult]:
+    if not probes:
+        return []
+    with ThreadPoolExecutor(max_workers=len(probes)) as pool:
+        return [r for rs in pool.map(lambda p: p.run_safely(ctx), probes) for r in rs]
 
 
 def run_scan(ctx: ProbeContext, probes: list[Probe] | None = None) -> ScanRun:
     probes = probes if probes is not None else default_probes()
     started = datetime.now(UTC)
-    with ThreadPoolExecutor(max_workers=max(1, len(probes))) as pool:
-        results = [r for rs in pool.map(lambda p: p.run_safely(ctx), probes) for r in rs]
+    results = _run_phase(ctx, [p for p in probes if p.phase == 1])
+    later = [p for p in probes if p.phase != 1]
+    if later and not ctx.stop.is_set():
+        prior = tuple(o for r in results for o in r.observations)
+        results += _run_phase(replace(ctx, prior=prior), later)
     stats: list[ProbeStats] = [r.stats for r in results]
     observations: list[Observation] = [o for r in results for o in r.observations]
     db = load_oui_database()

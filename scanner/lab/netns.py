@@ -160,6 +160,12 @@ class LabHandle:
             return scale_expected_arp(self.hosts, self.live_fraction, self.seed)
         return standard_expected_arp(self.devices)
 
+    def requests(self, device: str) -> list[dict[str, Any]]:
+        """Every request the emulators of `device` received so far (see emulators.base)."""
+        from scanner.lab.emulators.base import read_log
+
+        return read_log(request_log_path(self.prefix, device))
+
     def scan_command(self) -> str:
         """The command line a user types to scan this lab."""
         return f"sudo ip netns exec {self.netns} ndaa-scan scan {self.targets} -i {self.interface}"
@@ -559,6 +565,7 @@ def _build_standard(names: LabNames, devices: tuple[LabDevice, ...]) -> LabHandl
                     f"net/ipv4/neigh/{DEVICE_IFACE}/proxy_delay": "0",
                 },
             )
+    _start_emulators(names, devices)
     expected = standard_expected_arp(devices)
     return LabHandle(
         prefix=names.prefix,
@@ -701,6 +708,62 @@ def _start_responder(
             )
         time.sleep(0.005)
     return proc.pid
+
+
+EMULATOR_MODULE = "scanner.lab.emulators"
+
+
+def request_log_path(prefix: str, device: str) -> Path:
+    """Where the emulators of `device` log every request they receive (JSON lines)."""
+    return LabNames(prefix).state_dir / "requests" / f"{device}.jsonl"
+
+
+def _start_emulators(names: LabNames, devices: Sequence[LabDevice], timeout: float = 20.0) -> None:
+    """One emulator host per device that has services, started detached like the responder;
+    returns once every one of them has bound its sockets."""
+    env = tool_environment()
+    pending: dict[str, tuple[subprocess.Popen[bytes], Path, Path]] = {}
+    for device in devices:
+        if not device.services:
+            continue
+        ready = names.state_dir / "emulators" / f"{device.name}.ready"
+        log_path = names.state_dir / "emulators" / f"{device.name}.log"
+        ready.parent.mkdir(parents=True, exist_ok=True)
+        ready.unlink(missing_ok=True)
+        argv = [
+            "ip", "netns", "exec", names.device_ns(device),
+            sys.executable, "-m", EMULATOR_MODULE,
+            "--state", str(names.state_dir / "lab.json"),
+            "--device", device.name,
+            "--log", str(request_log_path(names.prefix, device.name)),
+            "--ready-file", str(ready),
+        ]  # fmt: skip
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                close_fds=True,
+                cwd="/",
+                env=env,
+            )
+        _children[proc.pid] = proc
+        pending[device.name] = (proc, ready, log_path)
+    deadline = time.monotonic() + timeout
+    while pending:
+        for name, (proc, ready, log_path) in list(pending.items()):
+            if ready.exists():
+                del pending[name]
+            elif proc.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+                raise LabError(
+                    f"the emulators of lab device {name!r} did not start: "
+                    + (" | ".join(tail) or "no output"),
+                    hint=f"see {log_path}",
+                )
+        time.sleep(0.01)
 
 
 # --- down -------------------------------------------------------------------------------------

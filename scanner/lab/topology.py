@@ -97,7 +97,8 @@ class LabDevice:
     `expected_*` is what a correct scan reports: the covered entity's name for covered and review
     devices (as in fingerprints' covered_oui.tsv), the IEEE registrant for decoys, None when
     nothing can tell. `proxy_ips` are further addresses the device answers ARP for with its one
-    MAC (proxy ARP); `services` names the emulators to run on it (none yet).
+    MAC (proxy ARP); `services` names the emulators that run on it (scanner/lab/emulators),
+    answering from the device's persona (scanner/lab/personas.py).
     """
 
     name: str
@@ -139,41 +140,64 @@ STANDARD_DEVICES: tuple[LabDevice, ...] = (
     LabDevice(
         "hik-cam", "a4:14:37:5e:21:0b", "198.18.0.11", "camera",
         "Hikvision IP camera (DS-2CD2143G2-I)", "Hikvision", "hikvision", "covered",
+        services=("sadp", "sadp-l2", "wsd", "mdns", "http", "https", "rtsp", "onvif", "tcp-ports"),
     ),
     LabDevice(
         "hik-nvr", "bc:ad:28:9a:c3:12", "198.18.0.12", "nvr",
         "Hikvision network video recorder (DS-7608NI-K2)", "Hikvision", "hikvision", "covered",
+        services=("sadp", "wsd", "ssdp", "http", "rtsp", "onvif", "tcp-ports"),
     ),
     LabDevice(
         "ezviz", "58:8f:cf:6e:41:77", "198.18.0.13", "camera",
         "EZVIZ consumer Wi-Fi camera (C6N); EZVIZ is a Hikvision subsidiary",
         "EZVIZ", "hikvision", "covered",
+        services=("rtsp",),
     ),
     # Dahua family: two Dahua MA-L blocks and one Huacheng (Imou, Dahua's consumer brand).
+    # OEM: an LTS-labelled recorder on LTS's own MAC block, running Hikvision firmware. Only what
+    # the firmware gives away (SADP, banners) can tell; the label is the brand, Hikvision the maker.
+    LabDevice(
+        "lts-nvr", "14:2f:fd:3a:77:01", "198.18.0.14", "nvr",
+        "LTS-branded NVR (LTN8708K-P8), a Hikvision OEM unit on LTS's own MAC block",
+        "Hikvision", "hikvision", "covered",
+        services=("sadp", "http", "rtsp", "tcp-ports"),
+    ),
     LabDevice(
         "dahua-cam", "3c:ef:8c:14:b2:5a", "198.18.0.21", "camera",
         "Dahua IP camera (IPC-HDW2431T-AS)", "Dahua", "dahua", "covered",
+        services=("dhip", "dhip-legacy", "wsd", "http", "rtsp", "onvif", "tcp-ports"),
     ),
     LabDevice(
         "dahua-nvr", "9c:14:63:71:08:c4", "198.18.0.22", "nvr",
         "Dahua network video recorder (NVR4108HS-4KS2)", "Dahua", "dahua", "covered",
+        services=("dhip", "ssdp", "http", "rtsp", "tcp-ports"),
     ),
     LabDevice(
         "imou", "90:6a:94:2f:9e:03", "198.18.0.23", "camera",
         "Imou consumer camera (Ranger 2); Hangzhou Huacheng is a Dahua subsidiary",
         "Huacheng (Imou)", "dahua", "covered",
     ),
+    # OEM: an Amcrest camera on Amcrest's MAC block, running Dahua firmware (DHIP, ONVIF scopes).
+    LabDevice(
+        "amcrest-cam", "9c:8e:cd:4d:19:a2", "198.18.0.24", "camera",
+        "Amcrest IP camera (IP2M-841B), a Dahua OEM unit on Amcrest's own MAC block",
+        "Dahua", "dahua", "covered",
+        services=("dhip", "wsd", "http", "rtsp", "onvif"),
+    ),
     LabDevice(
         "hytera", "64:69:bc:0c:55:e1", "198.18.0.31", "radio",
         "Hytera DMR repeater (RD985)", "Hytera", "hytera", "covered",
+        services=("snmp",),
     ),
     LabDevice(
         "huawei", "28:6e:d4:83:1a:6f", "198.18.0.41", "switch",
         "Huawei access switch (S5720)", "Huawei", "huawei", "covered",
+        services=("snmp",),
     ),
     LabDevice(
         "zte", "2c:26:c5:4b:d0:92", "198.18.0.42", "router",
         "ZTE fibre ONT / router (F660)", "ZTE", "zte", "covered",
+        services=("ssdp", "http"),
     ),
     # A Hikvision subsidiary outside surveillance: the OUI alone is not enough -> a person looks.
     LabDevice(
@@ -185,11 +209,13 @@ STANDARD_DEVICES: tuple[LabDevice, ...] = (
     LabDevice(
         "axis", "ac:cc:8e:a2:31:0f", "198.18.0.61", "camera",
         "Axis IP camera (P3245-V)", "Axis Communications AB", None, "clear",
+        services=("wsd", "mdns", "http", "rtsp"),
     ),
     LabDevice(
         "uniview", "48:ea:63:5d:17:c9", "198.18.0.62", "camera",
         "Uniview IP camera (IPC322LB); Hangzhou maker, not Dahua",
         "Zhejiang Uniview Technologies Co., Ltd.", None, "clear",
+        services=("wsd", "http", "rtsp"),
     ),
     LabDevice(
         "dahua-scale", "40:2c:76:1b:7e:24", "198.18.0.63", "scale",
@@ -204,6 +230,27 @@ STANDARD_DEVICES: tuple[LabDevice, ...] = (
     LabDevice(
         "printer", "3c:d9:2b:6a:0e:93", "198.18.0.65", "printer",
         "HP office printer (LaserJet)", "Hewlett Packard", None, "clear",
+        services=("wsd", "mdns", "ssdp", "http"),
+    ),
+    # Decoys for active fingerprinting: weak look-alike tells that many makers share, a device
+    # that answers one byte at a time, and one that floods whoever connects with 10 MB.
+    LabDevice(
+        "webs-decoy", "00:e0:4c:68:01:5a", "198.18.0.66", "dvr",
+        "no-name DVR with generic tells (Server: Webs, Basic realm=\"DVR\"), not a covered maker",
+        "Realtek Semiconductor Corp.", None, "clear",
+        services=("http", "rtsp"),
+    ),
+    LabDevice(
+        "slow-box", "b8:27:eb:52:0c:31", "198.18.0.67", "unknown",
+        "Raspberry Pi whose web server trickles its answers one byte at a time",
+        "Raspberry Pi Foundation", None, "clear",
+        services=("http",),
+    ),
+    LabDevice(
+        "big-banner", "00:11:32:9e:40:07", "198.18.0.68", "unknown",
+        "Synology NAS whose services send a 10 MB banner",
+        "Synology Incorporated", None, "clear",
+        services=("http", "tcp-ports"),
     ),
     # One MAC answering ARP for a whole block: the scanner must not count 17 devices here.
     # Its own address is below the block, so "the lowest address a MAC answered for" is it.

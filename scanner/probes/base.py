@@ -1,6 +1,18 @@
 """The probe interface (after sslyze's plugins): a probe turns a scan context into observations
 and statistics, and a probe that fails says so in its stats instead of raising, so one broken
-protocol never costs the user the rest of the scan."""
+protocol never costs the user the rest of the scan.
+
+Two phases. Phase 1 (discovery: the ARP sweep, the multicast/broadcast protocols) runs
+concurrently; a discovery probe's cost is its listen window, so the windows overlap the sweep.
+Phase 2 (per-host probes: HTTP, RTSP, ONVIF, SNMP, ...) runs after it, given everything phase 1
+observed in `ctx.prior`, so it asks only hosts that exist.
+
+What a probe puts in `Observation.fields` (identification reads them; see docs/probes.md):
+`manufacturer`, `brand`, `model`, `serial`, `firmware`, `device_type`, `hostname`, `name` are
+what the device says about itself, verbatim; every other field is protocol-specific and named
+for what it holds (`server`, `realm`, `title`, `scopes`, `types`, `xaddrs`, ...). Signatures in
+fingerprints/signatures/<probe>.toml match those fields.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +21,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from threading import Event
+from typing import ClassVar
 
-from scanner.model import ProbeResult, ProbeStats, ProbeStatus, Scope
+from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus, Scope
 from scanner.targets import SweepPlan
 
 Progress = Callable[[str, int], None]  # (probe/interface label, units done)
@@ -22,10 +35,20 @@ class ProbeContext:
     plans: tuple[SweepPlan, ...]
     stop: Event = field(default_factory=Event)
     progress: Progress | None = None
+    prior: tuple[Observation, ...] = ()  # phase 1's observations, for phase-2 probes
+
+    def live_hosts(self) -> dict[str, tuple[str | None, str]]:
+        """ip -> (mac, interface) of every host phase 1 saw, for probes that ask hosts."""
+        hosts: dict[str, tuple[str | None, str]] = {}
+        for obs in self.prior:
+            if obs.ip and (obs.ip not in hosts or hosts[obs.ip][0] is None):
+                hosts[obs.ip] = (obs.mac, obs.interface)
+        return hosts
 
 
 class Probe(ABC):
     name: str
+    phase: ClassVar[int] = 1  # 1: discovery, alongside the sweep; 2: per host, after phase 1
 
     @abstractmethod
     def run(self, ctx: ProbeContext) -> list[ProbeResult]:

@@ -1,0 +1,5 @@
+import sys
+
+from scanner.lab.emulators.host import main
+
+sys.exit(main())

@@ -86,6 +86,7 @@ def apply(drafts: list[DeviceDraft]) -> list[Device]:
             last_seen=d.last_seen,
             other_ips=d.other_ips,
             notes=d.notes,
+            hostnames=d.hostnames,
         )
         for d in drafts
     ]

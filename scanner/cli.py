@@ -216,11 +216,39 @@ def scan(
             show_default=False,
         ),
     ] = None,
+    listen: Annotated[
+        float | None,
+        typer.Option(
+            "--listen",
+            help="Seconds the discovery protocols (WS-Discovery, SADP, DHIP, SSDP, mDNS) listen "
+            "for answers, while the ARP sweep runs (default 3).",
+            envvar=_env("LISTEN"),
+            metavar="SECONDS",
+            show_default=False,
+        ),
+    ] = None,
+    probe: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--probe",
+            help="Run only this probe (repeatable; the ARP sweep always runs), e.g. --probe sadp "
+            "--probe http. Default: all of them.",
+            envvar=_env("PROBE"),
+            metavar="NAME",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Sweep subnets with ARP, identify covered vendors, and write an evidence-backed report.
+    """Find the hosts on your subnets, identify covered vendors, and write an evidence-backed
+    report.
 
-    Needs root or CAP_NET_RAW (not for --dry-run). Sends only ARP who-has requests, paced at
-    --rate, to the targets you name, and never to excluded addresses.
+    Needs root or CAP_NET_RAW (not for --dry-run). What it sends: ARP who-has requests paced at
+    --rate to the targets you name; discovery queries (ONVIF WS-Discovery, Hikvision SADP
+    "inquiry", Dahua DHIP search, SSDP M-SEARCH, mDNS) to the local multicast groups and
+    broadcast while the sweep runs; then to each host that answered, unauthenticated reads only
+    (HTTP GET of a few login-page paths, RTSP OPTIONS/DESCRIBE, TCP connects to camera ports,
+    ONVIF GetSystemDateAndTime). Never to excluded addresses, never a login attempt; ONVIF device
+    information and SNMP only with credentials you supply in --credentials.
     """
     given = {
         "targets": targets,
@@ -236,6 +264,8 @@ def scan(
         "format": format,
         "allow_large": allow_large,
         "site": site,
+        "listen": listen,
+        "probe": probe,
     }
     code = _scan(given, config)
     raise typer.Exit(code)
@@ -270,6 +300,8 @@ def _scan(given: dict[str, Any], config_path: str | None) -> int:
         timeout=settings.timeout,
         target_count=sum(p.count for p in plans),
         site=settings.site,
+        listen=settings.listen,
+        probes=settings.probe,
     )
     if settings.dry_run:
         _print_dry_run(scope, plans)
@@ -440,9 +472,11 @@ def _guard_all(t: typer.Typer) -> None:
 
 
 def _assemble() -> None:
+    from scanner.fingerprint_commands import fingerprints_app
     from scanner.lab.commands import lab_app
 
     app.add_typer(lab_app, name="lab")
+    app.add_typer(fingerprints_app, name="fingerprints")
     _guard_all(app)
 
 

@@ -29,9 +29,11 @@ class Settings:
     format: str = "json"
     allow_large: bool = False
     site: str = "default"
+    listen: float = 3.0
+    probe: tuple[str, ...] = ()
 
 
-_LISTS = {"targets", "interface", "exclude", "output"}
+_LISTS = {"targets", "interface", "exclude", "output", "probe"}
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "local": bool,
     "dry_run": bool,
@@ -42,6 +44,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "exclude_file": str,
     "format": str,
     "site": str,
+    "listen": (int, float),
 }
 
 
@@ -110,6 +113,17 @@ def validate(s: Settings) -> None:
         raise UserError(f"--retries {s.retries} is out of range", "use 0 to 10")
     if not 0.05 <= s.timeout <= 60:
         raise UserError(f"--timeout {s.timeout} is out of range", "use 0.05 to 60 seconds")
+    if not 0.5 <= s.listen <= 60:
+        raise UserError(f"--listen {s.listen} is out of range", "use 0.5 to 60 seconds")
+    if s.probe:
+        from scanner.scan import probe_names
+
+        known = probe_names()
+        unknown = [name for name in s.probe if name not in known]
+        if unknown:
+            raise UserError(
+                f"unknown probe {', '.join(map(repr, unknown))}", f"known: {', '.join(known)}"
+            )
     if s.format not in ("json", "html"):
         raise UserError(f"unknown --format {s.format!r}", "use json or html")
     if not s.targets and not s.local:

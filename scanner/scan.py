@@ -31,6 +31,10 @@ def default_probes(enabled: tuple[str, ...] = ()) -> list[Probe]:
     return probes
 
 
+def probe_names() -> list[str]:
+    return [probe.name for probe in default_probes()]
+
+
 def _run_phase(ctx: ProbeContext, probes: list[Probe]) -> list[ProbeResult]:
     if not probes:
         return []
@@ -39,7 +43,7 @@ def _run_phase(ctx: ProbeContext, probes: list[Probe]) -> list[ProbeResult]:
 
 
 def run_scan(ctx: ProbeContext, probes: list[Probe] | None = None) -> ScanRun:
-    probes = probes if probes is not None else default_probes()
+    probes = probes if probes is not None else default_probes(ctx.scope.probes)
     started = datetime.now(UTC)
     results = _run_phase(ctx, [p for p in probes if p.phase == 1])
     later = [p for p in probes if p.phase != 1]

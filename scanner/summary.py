@@ -49,8 +49,9 @@ def progress_display(ctx: ProbeContext) -> Iterator[ProbeContext]:
 
     def update(label: str, done: int) -> None:
         task = tasks.get(label)
-        if task is not None:
-            progress.update(task, completed=min(done, progress.tasks[task].total or done))
+        if task is None:  # a per-host probe reporting hosts done; its total is not known
+            task = tasks[label] = progress.add_task(label, total=None)
+        progress.update(task, completed=min(done, progress.tasks[task].total or done))
 
     with progress:
         yield dataclasses.replace(ctx, progress=update)
@@ -73,6 +74,7 @@ def print_summary(run: ScanRun, outputs: list[str], console: Console | None = No
         table.add_column("ip", min_width=15, no_wrap=True)
         table.add_column("mac", min_width=17, no_wrap=True)
         table.add_column("manufacturer")
+        table.add_column("model")
         table.add_column("vendor")
         table.add_column("confidence", justify="right")
         for d in flagged[:TABLE_ROWS]:
@@ -81,6 +83,7 @@ def print_summary(run: ScanRun, outputs: list[str], console: Console | None = No
                 d.ip or "",
                 d.mac or "",
                 d.identity.manufacturer or "",
+                d.identity.model or "",
                 d.finding.covered_vendor or "",
                 f"{d.finding.confidence:.2f}",
             )

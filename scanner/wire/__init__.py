@@ -1,0 +1,1 @@
+"""Pure wire formats: bytes in, bytes or parsed replies out, no I/O, every byte hostile."""

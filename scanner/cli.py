@@ -197,6 +197,20 @@ def scan(
             show_default=False,
         ),
     ] = None,
+    credentials: Annotated[
+        str | None,
+        typer.Option(
+            "--credentials",
+            help="TOML file of ONVIF logins and SNMP communities ([[onvif]] username, password, "
+            "hosts; [[snmp]] communities, hosts; no hosts = every host); the environment's "
+            "NDAA_SCAN_ONVIF_USER/_PASSWORD and NDAA_SCAN_SNMP_COMMUNITIES also count. Secrets "
+            "are never taken from the command line; without any, nothing logs in and no SNMP "
+            "is sent.",
+            envvar=_env("CREDENTIALS"),
+            metavar="FILE",
+            show_default=False,
+        ),
+    ] = None,
     allow_large: Annotated[
         bool | None,
         typer.Option(
@@ -266,6 +280,7 @@ def scan(
         "site": site,
         "listen": listen,
         "probe": probe,
+        "credentials": credentials,
     }
     code = _scan(given, config)
     raise typer.Exit(code)
@@ -303,11 +318,16 @@ def _scan(given: dict[str, Any], config_path: str | None) -> int:
         listen=settings.listen,
         probes=settings.probe,
     )
+    from scanner import credentials as creds
+
+    user_credentials = creds.load(settings.credentials)
+    for warning in user_credentials.warnings if user_credentials else ():
+        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
     if settings.dry_run:
         _print_dry_run(scope, plans)
         return 0
     privileges.require_raw_sockets()
-    ctx = ProbeContext(scope=scope, plans=tuple(plans))
+    ctx = ProbeContext(scope=scope, plans=tuple(plans), credentials=user_credentials)
     run = _run_with_progress(ctx)
     for path, fmt in outputs:
         _write(run, path, fmt)

@@ -31,6 +31,7 @@ class Settings:
     site: str = "default"
     listen: float = 3.0
     probe: tuple[str, ...] = ()
+    credentials: str | None = None  # a TOML file of ONVIF logins and SNMP communities
 
 
 _LISTS = {"targets", "interface", "exclude", "output", "probe"}
@@ -45,6 +46,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "format": str,
     "site": str,
     "listen": (int, float),
+    "credentials": str,
 }
 
 

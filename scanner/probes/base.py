@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from threading import Event
 from typing import ClassVar
 
+from scanner.credentials import Credentials
 from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus, Scope
 from scanner.targets import SweepPlan
 
@@ -36,6 +37,7 @@ class ProbeContext:
     stop: Event = field(default_factory=Event)
     progress: Progress | None = None
     prior: tuple[Observation, ...] = ()  # phase 1's observations, for phase-2 probes
+    credentials: Credentials | None = None  # the user's ONVIF logins / SNMP communities
 
     def live_hosts(self) -> dict[str, tuple[str | None, str]]:
         """ip -> (mac, interface) of every host phase 1 saw, for probes that ask hosts."""

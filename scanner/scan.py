@@ -18,6 +18,7 @@ from scanner.probes.base import Probe, ProbeContext
 PROBES = (
     # (module, class); phase-1 and phase-2 probes alike, in the order their stats are listed.
     ("scanner.probes.arp", "ArpProbe"),
+    ("scanner.probes.wsd", "WsdProbe"),
 )
 
 

@@ -1,0 +1,163 @@
+"""Shared plumbing of the multicast discovery probes (WS-Discovery, SSDP): interface-bound UDP
+sockets, a send-and-listen loop that ends with its window, and a per-host cap on replies.
+
+A discovery probe's cost is its listen window, so everything here is about keeping to it: sends
+happen only inside the window, the loop wakes often enough to honour `stop`, and a host that
+floods us is kept to a few distinct replies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import selectors
+import socket
+import struct
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from threading import Event
+
+MAX_DATAGRAM = 65535
+PER_HOST = 8  # distinct replies kept from one host
+MAX_REPLIES = 4096  # replies kept per interface, whatever the number of hosts
+RAW_LIMIT = 2048  # characters of `Observation.raw`
+FIELD_LIMIT = 1024  # characters of one observation field
+_SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
+_POLL = 0.1  # seconds: how soon `stop` is noticed
+
+
+def udp_socket(iface: str, source_ip: str, *, port: int = 0, group: str = "") -> socket.socket:
+    """A UDP socket tied to one interface for sending multicast from `source_ip` (TTL 1, no
+    loopback of our own datagrams). With `group`, bound to `port` on any address and joined to
+    the group on that interface, to hear announcements (Hello, NOTIFY) sent to the group."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        # Without CAP_NET_RAW this fails; the address binding below still picks the interface.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, _SO_BINDTODEVICE, iface.encode()[:15])
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(source_ip))
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        if group:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if hasattr(socket, "SO_REUSEPORT"):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(("", port))
+            mreq = struct.pack("4s4s", socket.inet_aton(group), socket.inet_aton(source_ip))
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+        else:
+            sock.bind((source_ip, port))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+@dataclass
+class ReplyCap:
+    """Admits at most `per_host` distinct datagrams per source address (a flood counts once)."""
+
+    per_host: int = PER_HOST
+    total: int = MAX_REPLIES
+    seen: dict[str, set[bytes]] = field(default_factory=dict)
+    kept: int = 0
+    dropped: int = 0
+
+    def admit(self, ip: str, data: bytes) -> bool:
+        digests = self.seen.setdefault(ip, set())
+        digest = hashlib.blake2b(data, digest_size=16).digest()
+        if digest in digests or len(digests) >= self.per_host or self.kept >= self.total:
+            self.dropped += 1
+            return False
+        digests.add(digest)
+        self.kept += 1
+        return True
+
+
+Send = tuple[float, socket.socket, bytes, tuple[str, int]]  # (offset s, socket, payload, dest)
+Handler = Callable[[socket.socket, bytes, tuple[str, int]], None]
+
+
+def send_and_listen(
+    sends: Sequence[Send],
+    listen: Sequence[socket.socket],
+    window: float,
+    stop: Event,
+    on_datagram: Handler,
+) -> tuple[int, str | None]:
+    """Send each datagram at its offset into the window, hand every datagram that arrives to
+    `on_datagram` until the window ends or `stop` is set; returns (datagrams sent, last send
+    error). Nothing is sent after the window."""
+    start = time.monotonic()
+    deadline = start + window
+    pending = sorted(sends, key=lambda s: s[0])
+    sent = 0
+    error: str | None = None
+    with selectors.DefaultSelector() as selector:
+        for sock in listen:
+            selector.register(sock, selectors.EVENT_READ)
+        while not stop.is_set():
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            while pending and start + pending[0][0] <= now:
+                _, sock, payload, dest = pending.pop(0)
+                try:
+                    sock.sendto(payload, dest)
+                    sent += 1
+                except OSError as exc:
+                    error = f"send to {dest[0]}:{dest[1]}: {exc.strerror or exc}"
+            wake = deadline if not pending else min(deadline, start + pending[0][0])
+            for key, _ in selector.select(max(0.0, min(_POLL, wake - time.monotonic()))):
+                ready = key.fileobj
+                assert isinstance(ready, socket.socket)
+                for _ in range(64):  # drain, but let the clock be checked now and then
+                    try:
+                        data, addr = ready.recvfrom(MAX_DATAGRAM)
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    except OSError:
+                        break
+                    on_datagram(ready, data, (str(addr[0]), int(addr[1])))
+    return sent, error
+
+
+def in_plan(plan_contains: Callable[[int], bool], ip: str) -> bool:
+    try:
+        return plan_contains(int.from_bytes(socket.inet_aton(ip), "big"))
+    except OSError:
+        return False
+
+
+def neighbour_mac(ip: str, iface: str, path: str = "/proc/net/arp") -> str | None:
+    """The MAC the kernel learnt for `ip` on `iface` (a device that answered us had to resolve
+    our address, so it is usually there), upper-case; None when unknown."""
+    try:
+        with open(path, encoding="ascii", errors="replace") as table:
+            lines = table.read(1 << 20).splitlines()[1:]
+    except OSError:
+        return None
+    for line in lines:
+        parts = line.split()
+        if len(parts) >= 6 and parts[0] == ip and parts[5] == iface:
+            mac = parts[3].upper()
+            if mac != "00:00:00:00:00:00" and len(mac) == 17:
+                return mac
+    return None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def bound(value: str, limit: int = FIELD_LIMIT) -> str:
+    return value[:limit]
+
+
+def raw_text(data: bytes) -> str:
+    """A printable excerpt of a reply for the evidence trail."""
+    return data[:RAW_LIMIT].decode("utf-8", errors="backslashreplace")[:RAW_LIMIT]

@@ -19,6 +19,7 @@ PROBES = (
     # (module, class); phase-1 and phase-2 probes alike, in the order their stats are listed.
     ("scanner.probes.arp", "ArpProbe"),
     ("scanner.probes.wsd", "WsdProbe"),
+    ("scanner.probes.ssdp", "SsdpProbe"),
 )
 
 

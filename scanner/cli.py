@@ -299,21 +299,23 @@ def _scan(given: dict[str, Any], config_path: str | None) -> int:
     excludes = list(settings.exclude)
     if settings.exclude_file:
         excludes += targets.read_exclude_file(Path(settings.exclude_file))
-    plans = targets.plan_sweeps(
+    planned = targets.plan_scope(
         targets.parse_specs(specs),
         targets.parse_specs(excludes) if excludes else IPSet(),
         ifaces,
         allow_large=settings.allow_large,
     )
+    plans = list(planned.local)
     outputs = _outputs(settings.output, settings.format)
+    used = [p.interface.name for p in plans] + [r.interface for r in planned.routed]
     scope = Scope(
         targets=tuple(specs),
-        interfaces=tuple(p.interface.name for p in plans),
+        interfaces=tuple(dict.fromkeys(used)),
         excludes=tuple(excludes),
         rate=settings.rate,
         retries=settings.retries,
         timeout=settings.timeout,
-        target_count=sum(p.count for p in plans),
+        target_count=planned.count,
         site=settings.site,
         listen=settings.listen,
         probes=settings.probe,
@@ -326,8 +328,11 @@ def _scan(given: dict[str, Any], config_path: str | None) -> int:
     if settings.dry_run:
         _print_dry_run(scope, plans)
         return 0
-    privileges.require_raw_sockets()
-    ctx = ProbeContext(scope=scope, plans=tuple(plans), credentials=user_credentials)
+    if plans:  # routed targets alone need no raw sockets: they are reached by TCP connect
+        privileges.require_raw_sockets()
+    ctx = ProbeContext(
+        scope=scope, plans=tuple(plans), routed=planned.routed, credentials=user_credentials
+    )
     run = _run_with_progress(ctx)
     for path, fmt in outputs:
         _write(run, path, fmt)

@@ -34,19 +34,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown probe(s) {sorted(missing)}; registered classes: {names}")
     ifaces = interfaces.resolve(tuple(args.interface), interfaces.list_interfaces())
     specs = args.targets or targets.local_targets(ifaces)
-    plans = targets.plan_sweeps(targets.parse_specs(specs), IPSet(), ifaces)
+    planned = targets.plan_scope(targets.parse_specs(specs), IPSet(), ifaces)
     scope = Scope(
         targets=tuple(specs),
         interfaces=tuple(args.interface),
         rate=args.rate,
         listen=args.listen,
-        target_count=sum(p.count for p in plans),
+        target_count=planned.count,
     )
-    ctx = ProbeContext(scope=scope, plans=tuple(plans))
+    ctx = ProbeContext(scope=scope, plans=planned.local, routed=planned.routed)
     phase1 = [p for p in probes if p.phase == 1]
     phase2 = [p for p in probes if p.phase != 1]
-    if phase2 and not any(p.name == "arp" for p in phase1):
-        phase1 += [p for p in default_probes(("arp",)) if p.name == "arp"]
+    # Phase-2 probes ask the hosts phase 1 found: ARP on the local segments, and the TCP
+    # connect sweep (tcp-sweep) beyond routers.
+    for finder in ("arp", "tcp-sweep") if planned.routed else ("arp",):
+        if phase2 and not any(p.name == finder for p in phase1):
+            phase1 += [p for p in default_probes((finder,)) if p.name == finder]
     results = [r for p in phase1 for r in p.run_safely(ctx)]
     if phase2:
         prior = tuple(o for r in results for o in r.observations)

@@ -25,7 +25,7 @@ from typing import ClassVar
 
 from scanner.credentials import Credentials
 from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus, Scope
-from scanner.targets import SweepPlan
+from scanner.targets import RoutedPlan, SweepPlan
 
 Progress = Callable[[str, int], None]  # (probe/interface label, units done)
 
@@ -38,6 +38,9 @@ class ProbeContext:
     progress: Progress | None = None
     prior: tuple[Observation, ...] = ()  # phase 1's observations, for phase-2 probes
     credentials: Credentials | None = None  # the user's ONVIF logins / SNMP communities
+    # Targets beyond a router: no ARP there; probes/tcp_ports.py finds their hosts by TCP
+    # connect in phase 1, so they reach phase 2 through `prior` (with mac None).
+    routed: tuple[RoutedPlan, ...] = ()
 
     def live_hosts(self) -> dict[str, tuple[str | None, str]]:
         """ip -> (mac, interface) of every host phase 1 saw, for probes that ask hosts."""

@@ -21,6 +21,8 @@ DOWN = Interface("down0", 3, "02:AA:BB:CC:DD:EF", False, False, ())
 @pytest.fixture(autouse=True)
 def fake_interfaces(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("scanner.interfaces.list_interfaces", lambda: [LAB0, DOWN])
+    # No routes beyond lab0: a unit test must never reach a routed target for real.
+    monkeypatch.setattr("scanner.targets.route_source", lambda ip: None)
     for name in list(os.environ):
         if name.startswith("NDAA_SCAN_"):
             monkeypatch.delenv(name)
@@ -41,7 +43,7 @@ def run(*args: str) -> tuple[int, str]:
         (["scan", "198.18.0.0/33", "-i", "lab0"], "malformed target"),
         (["scan", "198.18.0.0/24", "-i", "eth7"], "unknown interface 'eth7'"),
         (["scan", "198.18.0.0/24", "-i", "down0"], "is down"),
-        (["scan", "198.18.1.0/24", "-i", "lab0"], "on no local interface's subnet"),
+        (["scan", "198.18.1.0/24", "-i", "lab0"], "no route to 198.18.1.0/24"),
         (["scan", "10.0.0.0/8", "-i", "lab0"], "--allow-large"),
         (["scan", "198.18.0.0/24", "--rate", "0"], "out of range"),
         (["scan", "198.18.0.0/24", "--config", "/nonexistent.toml"], "cannot read config"),

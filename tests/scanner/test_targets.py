@@ -5,7 +5,14 @@ from netaddr import IPAddress, IPSet
 
 from scanner.errors import UserError
 from scanner.interfaces import Interface
-from scanner.targets import parse_spec, parse_specs, plan_sweeps, read_exclude_file
+from scanner.targets import (
+    parse_spec,
+    parse_specs,
+    plan_scope,
+    plan_sweeps,
+    read_exclude_file,
+    route_source,
+)
 
 LAB0 = Interface("lab0", 2, "02:AA:BB:CC:DD:EE", True, False, (("198.18.0.1", "198.18.0.0/24"),))
 BIG = Interface("big0", 3, "02:AA:BB:CC:DD:EF", True, False, (("198.19.255.254", "198.18.0.0/15"),))
@@ -59,6 +66,53 @@ def test_more_than_65536_needs_allow_large() -> None:
 def test_target_on_no_local_subnet() -> None:
     with pytest.raises(UserError, match="no local interface"):
         plan_sweeps(parse_specs(["198.18.1.0/24"]), IPSet(), [LAB0])
+
+
+def test_routed_targets_become_routed_plans() -> None:
+    scope = plan_scope(
+        parse_specs(["198.18.0.0/24", "198.19.1.0/24", "198.19.2.0/25"]),
+        parse_specs(["198.19.1.7"]),
+        [LAB0],
+        route_lookup=lambda ip: "198.18.0.1" if ip.startswith("198.19.") else None,
+    )
+    (local,) = scope.local
+    (routed,) = scope.routed
+    assert local.count == 255
+    assert routed.interface == "lab0" and routed.source_ip == "198.18.0.1"
+    assert routed.count == 256 - 1 + 128
+    got = ips(routed.addresses())
+    assert "198.19.1.7" not in got and got[0] == "198.19.1.0" and got[-1] == "198.19.2.127"
+    assert scope.count == 255 + 383
+
+
+def test_routed_plans_group_by_source_and_label_unknown_sources() -> None:
+    scope = plan_scope(
+        parse_specs(["198.19.1.0/24", "198.19.3.0/24"]),
+        IPSet(),
+        [LAB0],
+        route_lookup=lambda ip: "198.18.0.1" if ip.startswith("198.19.1.") else "192.0.2.9",
+    )
+    assert not scope.local
+    assert sorted(p.interface for p in scope.routed) == ["192.0.2.9", "lab0"]
+
+
+def test_target_without_route_is_an_error() -> None:
+    with pytest.raises(UserError, match="no route to 198.19.1.0/24"):
+        plan_scope(parse_specs(["198.19.1.0/24"]), IPSet(), [LAB0], route_lookup=lambda ip: None)
+
+
+def test_routed_targets_count_towards_the_limit() -> None:
+    with pytest.raises(UserError, match="allow-large"):
+        plan_scope(
+            parse_specs(["198.18.0.0/24", "198.19.0.0/16"]),
+            IPSet(),
+            [LAB0],
+            route_lookup=lambda ip: "198.18.0.1",
+        )
+
+
+def test_route_source_sends_nothing_and_answers_for_loopback() -> None:
+    assert route_source("127.0.0.1") == "127.0.0.1"
 
 
 def test_everything_excluded() -> None:

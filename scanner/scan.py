@@ -20,6 +20,7 @@ PROBES = (
     ("scanner.probes.arp", "ArpProbe"),
     ("scanner.probes.wsd", "WsdProbe"),
     ("scanner.probes.ssdp", "SsdpProbe"),
+    ("scanner.probes.mdns", "MdnsProbe"),
 )
 
 

@@ -21,6 +21,9 @@ PROBES = (
     ("scanner.probes.wsd", "WsdProbe"),
     ("scanner.probes.ssdp", "SsdpProbe"),
     ("scanner.probes.mdns", "MdnsProbe"),
+    ("scanner.probes.sadp", "SadpProbe"),
+    ("scanner.probes.dhip", "DhipProbe"),
+    ("scanner.probes.dhip", "DahuaLegacyProbe"),
 )
 
 

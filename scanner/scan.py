@@ -24,6 +24,8 @@ PROBES = (
     ("scanner.probes.sadp", "SadpProbe"),
     ("scanner.probes.dhip", "DhipProbe"),
     ("scanner.probes.dhip", "DahuaLegacyProbe"),
+    ("scanner.probes.onvif", "OnvifProbe"),
+    ("scanner.probes.snmp", "SnmpProbe"),
 )
 
 

@@ -368,3 +368,100 @@ def excerpt(body: bytes, limit: int = 2048) -> str:
     if not isinstance(body, bytes | bytearray):
         return ""
     return bytes(body[:limit]).decode("utf-8", errors="backslashreplace")
+
+
+# --- HTTP/1.1 framing (the device service is SOAP over HTTP POST) ------------------------------
+
+MAX_HEADERS = 64
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    headers: tuple[tuple[str, str], ...]  # (lower-case name, value), in order
+    body: bytes
+    complete: bool  # the whole body arrived (Content-Length met, last chunk, or a clean close)
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.headers if k == name), None)
+
+    def header_all(self, name: str) -> list[str]:
+        name = name.lower()
+        return [v for k, v in self.headers if k == name]
+
+
+def build_post(host: str, port: int, path: str, body: bytes, action: str, auth: str = "") -> bytes:
+    """A SOAP 1.2 POST; `Connection: close` so the reply ends where the connection does."""
+    authority = host if port == 80 else f"{host}:{port}"
+    lines = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {authority}",
+        f'Content-Type: {CONTENT_TYPE}; action="{action}"',
+        f"Content-Length: {len(body)}",
+        "User-Agent: ndaa-scan",
+        "Accept: application/soap+xml, */*",
+        "Connection: close",
+    ]
+    if auth:
+        lines.append(f"Authorization: {auth}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace") + body
+
+
+def _dechunk(data: bytes) -> tuple[bytes, bool]:
+    out = bytearray()
+    pos = 0
+    while pos < len(data):
+        end = data.find(b"\r\n", pos, pos + 64)
+        if end < 0:
+            return bytes(out), False
+        size_text = data[pos:end].split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            return bytes(out), False
+        if size < 0:
+            return bytes(out), False
+        if size == 0:
+            return bytes(out), True
+        start = end + 2
+        out += data[start : start + size]
+        if start + size > len(data):
+            return bytes(out), False
+        pos = start + size + 2
+    return bytes(out), False
+
+
+def parse_http_response(data: bytes, closed: bool = True) -> HttpReply | None:
+    """Status, headers and body of one HTTP/1.x response (bounded by what the caller read);
+    None if it is not one. `closed`: the connection ended, so a body without length is whole."""
+    if not isinstance(data, bytes | bytearray):
+        return None
+    head_end = data.find(b"\r\n\r\n", 0, 16384)
+    sep = 4
+    if head_end < 0:
+        head_end, sep = data.find(b"\n\n", 0, 16384), 2
+        if head_end < 0:
+            return None
+    head = bytes(data[:head_end]).decode("latin-1").replace("\r\n", "\n").split("\n")
+    status_line = head[0].split(None, 2)
+    if len(status_line) < 2 or not status_line[0].startswith("HTTP/1."):
+        return None
+    if not (len(status_line[1]) == 3 and status_line[1].isdigit()):
+        return None
+    headers: list[tuple[str, str]] = []
+    for line in head[1 : MAX_HEADERS + 1]:
+        name, colon, value = line.partition(":")
+        if colon and name.strip():
+            headers.append((name.strip().lower()[:64], clip(value)))
+    body = bytes(data[head_end + sep :])
+    reply = HttpReply(int(status_line[1]), tuple(headers), body, closed)
+    encoding = (reply.header("transfer-encoding") or "").lower()
+    if "chunked" in encoding:
+        body, complete = _dechunk(body)
+        return HttpReply(reply.status, reply.headers, body, complete)
+    length_text = reply.header("content-length")
+    if length_text is not None and length_text.isdigit() and len(length_text) < 12:
+        length = int(length_text)
+        return HttpReply(reply.status, reply.headers, body[:length], len(body) >= length)
+    return reply

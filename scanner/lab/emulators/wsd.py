@@ -78,6 +78,8 @@ def endpoint(persona: Persona, mac: str) -> str:
     mac12 = mac.replace(":", "").lower()
     if persona.family == "dahua":
         return f"uuid:{base}"
+    if persona.family not in ("hikvision", "axis"):
+        return f"urn:uuid:{base}"  # a random (version-4) UUID, as the spec recommends
     # Hikvision and Axis: version-1 style UUID whose node is the MAC.
     parts = str(base).split("-")
     return f"urn:uuid:{parts[0]}-{parts[1]}-11b2-8{parts[3][1:]}-{mac12}"
@@ -114,10 +116,11 @@ def scopes(persona: Persona, mac: str) -> list[str]:
             f"name/AXIS%20{enc}",
             "location/country/sweden",
         ]
-    else:  # Uniview and other makers' ONVIF stacks
+    else:  # Uniview (a Hangzhou maker, not Dahua) and other makers' ONVIF stacks
         names = [
             "type/video_encoder",
             "Profile/Streaming",
+            "location/country/china",
             "location/city/hangzhou",
             f"hardware/{enc}",
             f"name/{persona.brand.replace(' ', '%20')}",

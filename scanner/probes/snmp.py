@@ -178,8 +178,10 @@ class SnmpProbe(Probe):
                     vendor = "hytera"
                 objects = snmp_oids.VENDOR_OBJECTS.get(vendor or "")
                 extra = await get(community, [oid for oid, _ in objects]) if objects else None
-                if objects and extra:
+                if objects and extra and any(extra.values()):
                     fields += [(key, extra.get(oid, "")) for oid, key in objects]
+                    arc = snmp_oids.enterprise_number(objects[0][0])
+                    fields.append(("enterprise_objects", str(arc)))
                 raw = "; ".join(f"{k}={v}" for k, v in fields[1:] if v)
                 return fields, raw
             return None

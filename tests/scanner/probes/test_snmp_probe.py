@@ -105,6 +105,7 @@ def test_configured_communities_in_order(agents: tuple[int, list[dict[str, Any]]
         persona.firmware,
         persona.serial,
     )
+    assert hytera.field("enterprise_objects") == "40297"
     huawei = by_ip["127.0.0.41"]
     assert (huawei.field("sys_descr") or "").startswith("Huawei Versatile Routing Platform")
     assert huawei.field("model") is None  # no vendor objects known for arc 2011

@@ -26,6 +26,10 @@ PROBES = (
     ("scanner.probes.dhip", "DahuaLegacyProbe"),
     ("scanner.probes.onvif", "OnvifProbe"),
     ("scanner.probes.snmp", "SnmpProbe"),
+    ("scanner.probes.tcp_ports", "TcpSweepProbe"),
+    ("scanner.probes.http", "HttpProbe"),
+    ("scanner.probes.rtsp", "RtspProbe"),
+    ("scanner.probes.tcp_ports", "TcpPortsProbe"),
 )
 
 

@@ -149,6 +149,7 @@ class LabHandle:
     namespaces: tuple[str, ...] = ()
     responder_pid: int | None = None
     elapsed: float = 0.0  # seconds `up` took
+    routed: tuple[LabDevice, ...] = ()  # devices behind the lab's router (scanner.lab.routed)
 
     def exec_argv(self, argv: Sequence[str]) -> list[str]:
         """`argv` run inside the scanner's namespace (the caller must be root)."""
@@ -434,9 +435,10 @@ def up(
     *,
     devices: Sequence[LabDevice] = STANDARD_DEVICES,
     prefix: str | None = None,
+    routed: Sequence[LabDevice] = (),
 ) -> LabHandle:
     """Build the standard lab, or with `hosts` the scale lab; on any failure or signal half-way,
-    remove what was built and re-raise."""
+    remove what was built and re-raise. `routed`: devices behind a router (standard lab only)."""
     prefix = _resolve_prefix(prefix)
     preflight()
     names = LabNames(prefix)
@@ -460,7 +462,7 @@ def up(
     with _interruptible():
         try:
             if hosts is None:
-                handle = _build_standard(names, tuple(devices))
+                handle = _build_standard(names, tuple(devices), tuple(routed))
             else:
                 handle = _build_scale(names, hosts, live_fraction, seed)
         except BaseException:
@@ -487,8 +489,10 @@ def _check_devices(devices: Sequence[LabDevice]) -> None:
         raise UserError(f"lab device addresses must be in {STANDARD_SUBNET}: {', '.join(outside)}")
 
 
-def _build_standard(names: LabNames, devices: tuple[LabDevice, ...]) -> LabHandle:
-    namespaces = names.standard_namespaces(devices)
+def _build_standard(
+    names: LabNames, devices: tuple[LabDevice, ...], routed: tuple[LabDevice, ...] = ()
+) -> LabHandle:
+    namespaces = names.standard_namespaces(devices) + _routed_namespaces(names, routed)
     _write_state(
         names,
         {
@@ -496,6 +500,7 @@ def _build_standard(names: LabNames, devices: tuple[LabDevice, ...]) -> LabHandl
             "mode": "standard",
             "namespaces": namespaces,
             "devices": [asdict(d) for d in devices],
+            "routed": [asdict(d) for d in routed],
             "created": time.time(),
         },
     )
@@ -565,6 +570,8 @@ def _build_standard(names: LabNames, devices: tuple[LabDevice, ...]) -> LabHandl
                     f"net/ipv4/neigh/{DEVICE_IFACE}/proxy_delay": "0",
                 },
             )
+    if routed:
+        _build_routed(names, routed)
     _start_emulators(names, devices)
     expected = standard_expected_arp(devices)
     return LabHandle(
@@ -578,7 +585,76 @@ def _build_standard(names: LabNames, devices: tuple[LabDevice, ...]) -> LabHandl
         hosts=len(expected),
         live=len(expected),
         namespaces=tuple(namespaces),
+        routed=routed,
     )
+
+
+# --- the routed subnet (scanner.lab.routed) ---------------------------------------------------
+# A router namespace with one leg on the lab bridge and a bridge of its own for the routed
+# devices; the scanner gets a route to the routed subnet through it. Names inside the router's
+# namespace need no prefix: nothing else lives there.
+
+
+def _router_ns(names: LabNames) -> str:
+    return f"{names.prefix}router"
+
+
+def _routed_namespaces(names: LabNames, routed: Sequence[LabDevice]) -> list[str]:
+    if not routed:
+        return []
+    return [_router_ns(names), *(names.device_ns(d) for d in routed)]
+
+
+def _build_routed(names: LabNames, routed: tuple[LabDevice, ...]) -> None:
+    from scanner.lab.routed import (
+        ROUTED_PREFIXLEN,
+        ROUTED_SUBNET,
+        ROUTER_LAB_IP,
+        ROUTER_ROUTED_IP,
+    )
+
+    router, uplink = _router_ns(names), f"{names.prefix}pr"
+    # The namespaces themselves were added with the standard lab's (see _build_standard).
+    host = [f"link add eth0 netns {router} type veth peer name {uplink} netns {names.hub}"]
+    host.append(f"link add br1 netns {router} type bridge stp_state 0 forward_delay 0")
+    for index, device in enumerate(routed):
+        host.append(
+            f"link add {DEVICE_IFACE} netns {names.device_ns(device)} address {device.mac} "
+            f"type veth peer name r{index:02d} netns {router}"
+        )
+    _ip_batches([(None, host)])
+    hub = [
+        f"link set dev {uplink} addrgenmode none",
+        f"link set dev {uplink} alias router",
+        f"link set dev {uplink} master {names.bridge}",
+        f"link set dev {uplink} up",
+    ]
+    inner = _iface_lines("eth0", f"{ROUTER_LAB_IP}/{STANDARD_PREFIXLEN}")
+    inner += [
+        "link set dev br1 addrgenmode none",
+        f"addr add {ROUTER_ROUTED_IP}/{ROUTED_PREFIXLEN} brd + dev br1",
+        "link set dev br1 up",
+    ]
+    for index in range(len(routed)):
+        inner += [
+            f"link set dev r{index:02d} addrgenmode none",
+            f"link set dev r{index:02d} master br1",
+            f"link set dev r{index:02d} up",
+        ]
+    batches: list[tuple[str | None, Sequence[str]]] = [
+        (names.hub, hub),
+        (router, inner),
+        (names.scanner, [f"route add {ROUTED_SUBNET} via {ROUTER_LAB_IP}"]),
+    ]
+    for device in routed:
+        lines = _iface_lines(DEVICE_IFACE, f"{device.ip}/{ROUTED_PREFIXLEN}")
+        lines.append(f"route add default via {ROUTER_ROUTED_IP}")
+        batches.append((names.device_ns(device), lines))
+    _ip_batches(batches)
+    _sysctl(router, {"net/ipv4/ip_forward": "1"})
+    state_file = names.state_dir / "routed.json"
+    state_file.write_text(json.dumps({"devices": [asdict(d) for d in routed]}))
+    _start_emulators(names, routed, state_file=state_file)
 
 
 def _iface_lines(iface: str, cidr: str) -> list[str]:
@@ -718,9 +794,15 @@ def request_log_path(prefix: str, device: str) -> Path:
     return LabNames(prefix).state_dir / "requests" / f"{device}.jsonl"
 
 
-def _start_emulators(names: LabNames, devices: Sequence[LabDevice], timeout: float = 20.0) -> None:
+def _start_emulators(
+    names: LabNames,
+    devices: Sequence[LabDevice],
+    timeout: float = 20.0,
+    state_file: Path | None = None,
+) -> None:
     """One emulator host per device that has services, started detached like the responder;
-    returns once every one of them has bound its sockets."""
+    returns once every one of them has bound its sockets. `state_file` lists the devices (the
+    lab's state by default; the routed devices have their own)."""
     env = tool_environment()
     pending: dict[str, tuple[subprocess.Popen[bytes], Path, Path]] = {}
     for device in devices:
@@ -733,7 +815,7 @@ def _start_emulators(names: LabNames, devices: Sequence[LabDevice], timeout: flo
         argv = [
             "ip", "netns", "exec", names.device_ns(device),
             sys.executable, "-m", EMULATOR_MODULE,
-            "--state", str(names.state_dir / "lab.json"),
+            "--state", str(state_file or names.state_dir / "lab.json"),
             "--device", device.name,
             "--log", str(request_log_path(names.prefix, device.name)),
             "--ready-file", str(ready),
@@ -944,6 +1026,7 @@ def attach(prefix: str | None = None) -> LabHandle:
             responder_pid=current.responder_pid,
         )
     devices = _devices_from_state(state)
+    routed = _devices_from_state({"devices": state.get("routed", [])})
     expected = standard_expected_arp(devices)
     return LabHandle(
         prefix=prefix,
@@ -956,6 +1039,7 @@ def attach(prefix: str | None = None) -> LabHandle:
         hosts=len(expected),
         live=len(expected),
         namespaces=current.namespaces,
+        routed=routed,
     )
 
 
@@ -971,10 +1055,11 @@ def lab(
     devices: Sequence[LabDevice] = STANDARD_DEVICES,
     prefix: str | None = None,
     on_down: Callable[[list[str]], None] | None = None,
+    routed: Sequence[LabDevice] = (),
 ) -> Iterator[LabHandle]:
     """`with lab() as handle:` - up on entry, always down on exit, Ctrl-C and SIGTERM included."""
     with _interruptible():
-        handle = up(hosts, live_fraction, seed, devices=devices, prefix=prefix)
+        handle = up(hosts, live_fraction, seed, devices=devices, prefix=prefix, routed=routed)
         try:
             yield handle
         finally:

@@ -105,4 +105,6 @@ PERSONAS: dict[str, Persona] = {
 
 
 def persona_for(device_name: str) -> Persona | None:
-    return PERSONAS.get(device_name)
+    from scanner.lab.routed import ROUTED_PERSONAS  # devices behind the lab's router
+
+    return PERSONAS.get(device_name) or ROUTED_PERSONAS.get(device_name)

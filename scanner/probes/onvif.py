@@ -99,10 +99,15 @@ def plan_endpoints(
             hinted.add(ip)
     plan: dict[str, list[Endpoint]] = {}
     for ip in sorted(in_scope, key=_sort_key):
+        usual = [Endpoint(ip, port, DEVICE_PATH, False) for port in FALLBACK_PORTS]
         if ip in advertised:
-            plan[ip] = advertised[ip][:MAX_ENDPOINTS]
+            # The advertised URLs first; a device that advertised one we cannot use (another
+            # port behind NAT, a stale XAddr) still gets the usual ones.
+            known = {(e.port, e.path) for e in advertised[ip]}
+            extra = [e for e in usual if (e.port, e.path) not in known]
+            plan[ip] = (advertised[ip] + extra)[:MAX_ENDPOINTS]
         elif ip in hinted:
-            plan[ip] = [Endpoint(ip, port, DEVICE_PATH, False) for port in FALLBACK_PORTS]
+            plan[ip] = usual
     return plan
 
 
@@ -114,15 +119,8 @@ def _sort_key(ip: str) -> tuple[int, int]:
     return (address.version, int(address))
 
 
-def in_scope_of(ctx: ProbeContext, ip: str) -> bool:
-    try:
-        value = int(ipaddress.IPv4Address(ip))
-    except ValueError:
-        return False
-    return any(plan.contains(value) for plan in ctx.plans)
-
-
-def source_ip_for(ctx: ProbeContext, ip: str) -> str | None:
+def _plan_for(ctx: ProbeContext, ip: str) -> str | None:
+    """The source address of the local or routed plan whose targets hold `ip`, else None."""
     try:
         value = int(ipaddress.IPv4Address(ip))
     except ValueError:
@@ -130,7 +128,19 @@ def source_ip_for(ctx: ProbeContext, ip: str) -> str | None:
     for plan in ctx.plans:
         if plan.contains(value):
             return plan.source_ip
+    for routed in ctx.routed:
+        if any(first <= value <= last for first, last in routed.ranges):
+            return routed.source_ip
     return None
+
+
+def in_scope_of(ctx: ProbeContext, ip: str) -> bool:
+    """Only the user's targets are ever asked, whatever a device advertised."""
+    return _plan_for(ctx, ip) is not None
+
+
+def source_ip_for(ctx: ProbeContext, ip: str) -> str | None:
+    return _plan_for(ctx, ip)
 
 
 # --- one exchange -----------------------------------------------------------------------------
@@ -295,8 +305,8 @@ class OnvifProbe(Probe):
                 endpoint, wire.build_get_system_date_and_time(), wire.ACTION_TIME, budget
             )
             if reply is None:
-                if why in ("timeout", "budget") and endpoint.port == FALLBACK_PORTS[0]:
-                    break  # a silent host: do not knock on a second port
+                if why in ("timeout", "budget"):
+                    break  # a silent host (or one out of time): do not knock on another port
                 continue
             kind = _classify(reply)
             if kind is None or (kind == "http-401" and not endpoint.advertised):

@@ -32,6 +32,7 @@ from scanner.wire import snmp_oids
 
 PORT = 161
 MAX_VALUE = 1024
+TIMEOUT = 1.0  # an agent on the LAN answers in milliseconds; silence costs this per community
 HYTERA_OUIS = ("64:69:BC", "9C:06:6E")
 
 
@@ -74,6 +75,7 @@ class SnmpProbe(Probe):
         self.politeness = politeness
         self.shared = shared
         self.port = port
+        self._timeout = min(TIMEOUT, politeness.read_timeout)
 
     def run(self, ctx: ProbeContext) -> list[ProbeResult]:
         started = time.perf_counter()
@@ -148,7 +150,7 @@ class SnmpProbe(Probe):
         dispatcher = SnmpDispatcher()
         try:
             target = await UdpTransportTarget.create(
-                (ip, self.port), timeout=budget.timeout(self.politeness.read_timeout), retries=0
+                (ip, self.port), timeout=budget.timeout(self._timeout), retries=0
             )
             if source_ip:
                 target.set_local_address((source_ip, 0))
@@ -156,7 +158,7 @@ class SnmpProbe(Probe):
             async def get(community: Secret, oids: list[str]) -> dict[str, str] | None:
                 if budget.expired:
                     return None
-                target.timeout = budget.timeout(self.politeness.read_timeout)
+                target.timeout = budget.timeout(self._timeout)
                 auth = CommunityData(community.reveal(), mpModel=1)  # v2c
                 counters.add()
                 error, status, _index, binds = await get_cmd(

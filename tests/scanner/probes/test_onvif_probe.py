@@ -161,5 +161,6 @@ def test_plan_asks_advertised_or_hinted_hosts_in_scope_only() -> None:
     assert set(plan) == {"127.0.0.6", "127.0.0.7"}
     assert [e.port for e in plan["127.0.0.6"]] == [80, 8999]
     assert not plan["127.0.0.6"][0].advertised and plan["127.0.0.7"][0].advertised
+    assert [(e.port, e.advertised) for e in plan["127.0.0.7"]] == [(8999, True), (80, False)]
     with_oui = _ctx([Observation("arp", "lo", datetime.now(UTC), "127.0.0.8", "A4:14:37:00:00:01")])
     assert set(plan_endpoints(with_oui, {"A4:14:37:00:00:01": "hikvision"})) == {"127.0.0.8"}

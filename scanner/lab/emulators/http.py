@@ -279,10 +279,7 @@ def cert_subject(persona: Persona | None, ip: str) -> list[tuple[str, str]]:
             ("OU", "DVRNVR"),
             ("CN", "www.hikvision.com"),
         ]
-    if family == "dahua" and persona is not None:
-        return [("C", "CN"), ("ST", "ZheJiang"), ("L", "HangZhou"), ("O", "Dahua"),
-                ("CN", persona.serial)]  # fmt: skip
-    return [("CN", ip)]
+    return [("CN", ip)]  # other makers' factory certificates are not in the research
 
 
 def make_tls_context(persona: Persona | None, ip: str) -> ssl.SSLContext:

@@ -218,9 +218,12 @@ class MdnsService(Service):
             return
         if peer[0] == device.ip:
             return
-        is_response = len(data) >= 12 and bool(data[2] & 0x80)
-        if is_response:
-            return  # other hosts' announcements and answers are not requests to this device
+        if len(data) >= 12 and data[2] & 0x80:
+            # Another host's answer (or garbage that looks like one): logged, never answered.
+            self.ctx.log.record(
+                self.name, f"{peer[0]}:{peer[1]}", data, kind="response", answered=False
+            )
+            return
         try:
             questions = parse_query(data)
         except Exception:

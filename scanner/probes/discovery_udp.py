@@ -55,17 +55,19 @@ def subnet_broadcast(plan: SweepPlan) -> str | None:
     return None
 
 
-def destinations(spec: Discovery, plan: SweepPlan) -> list[str]:
+def destinations(spec: Discovery, plan: SweepPlan, *, on_device: bool = True) -> list[str]:
+    """The group, the subnet broadcast, and 255.255.255.255 when the socket is bound to the
+    interface (unbound, the limited broadcast would leave by whichever interface routes it)."""
     out = [spec.group] if spec.group else []
     if spec.broadcast:
-        bcast = subnet_broadcast(plan)
-        out += [a for a in (bcast, LIMITED_BROADCAST) if a]
+        limited = LIMITED_BROADCAST if on_device else None
+        out += [a for a in (subnet_broadcast(plan), limited) if a]
     return list(dict.fromkeys(out))
 
 
-def open_socket(plan: SweepPlan) -> socket.socket:
-    """Bound to the interface (SO_BINDTODEVICE, else the source address), multicast out of it
-    with TTL 1, broadcast allowed."""
+def open_socket(plan: SweepPlan) -> tuple[socket.socket, bool]:
+    """Bound to the interface (SO_BINDTODEVICE, else the source address: then the second value
+    is False), multicast out of it with TTL 1, broadcast allowed."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
@@ -76,13 +78,15 @@ def open_socket(plan: SweepPlan) -> socket.socket:
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, plan.interface.name.encode())
             sock.bind(("0.0.0.0", 0))
+            on_device = True
         except PermissionError:
             sock.bind((plan.source_ip, 0))
+            on_device = False
         sock.setblocking(False)
     except OSError:
         sock.close()
         raise
-    return sock
+    return sock, on_device
 
 
 @dataclass
@@ -131,7 +135,7 @@ def run_discovery(ctx: ProbeContext, plan: SweepPlan, spec: Discovery) -> ProbeR
     label = plan.interface.name
     started = time.perf_counter()
     try:
-        sock = open_socket(plan)
+        sock, on_device = open_socket(plan)
     except OSError as exc:
         return ProbeResult(
             ProbeStats(
@@ -144,7 +148,7 @@ def run_discovery(ctx: ProbeContext, plan: SweepPlan, spec: Discovery) -> ProbeR
     window = max(0.2, ctx.scope.listen)
     gap = min(1.0, window / 3)
     deadline = started + window
-    targets = destinations(spec, plan)
+    targets = destinations(spec, plan, on_device=on_device)
     sent = 0
     errors: list[str] = []
     collector = _Collector(plan, spec, [], {}, {}, set())

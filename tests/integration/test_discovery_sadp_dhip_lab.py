@@ -163,6 +163,9 @@ def test_stats_sent_answered_and_windows(probed: Any) -> None:
 
 
 def test_devices_received_only_inquiries_and_searches(lab: Any, probed: Any) -> None:
+    stats, _observations = probed
+    sent = {"sadp": stats["sadp"]["sent"], "dhip": stats["dhip"]["sent"]}
+    sent["dhip-legacy"] = stats["dahua-legacy"]["sent"]
     for device in STANDARD_DEVICES:
         entries = [e for e in lab.requests(device.name) if e["service"] in MINE]
         for entry in entries:
@@ -171,7 +174,9 @@ def test_devices_received_only_inquiries_and_searches(lab: Any, probed: Any) -> 
             assert entry["answered"] is True
         for service in ASKED:
             if service in device.services:
-                assert any(e["service"] == service for e in entries), (device.name, service)
+                # every datagram arrived: group, subnet broadcast and 255.255.255.255 alike
+                got = sum(e["service"] == service for e in entries)
+                assert got == sent[service], (device.name, service, got)
 
 
 def test_full_scan_names_the_maker_behind_oem_labels(lab: Any, tmp_path: Path) -> None:

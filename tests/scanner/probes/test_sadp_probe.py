@@ -107,7 +107,7 @@ def _spec() -> discovery_udp.Discovery:
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, fake: FakeSocket, ctx: ProbeContext | None = None) -> Any:
-    monkeypatch.setattr(discovery_udp, "open_socket", lambda plan: fake)
+    monkeypatch.setattr(discovery_udp, "open_socket", lambda plan: (fake, True))
     ctx = ctx or _ctx()
     return discovery_udp.run_discovery(ctx, ctx.plans[0], _spec())
 
@@ -133,6 +133,9 @@ def test_destinations_are_group_subnet_broadcast_and_limited_broadcast() -> None
     assert discovery_udp.destinations(_spec(), _plan()) == [
         "239.255.255.250", "198.18.0.255", "255.255.255.255",
     ]  # fmt: skip
+    # a socket not bound to the interface never sends the limited broadcast
+    unbound = discovery_udp.destinations(_spec(), _plan(), on_device=False)
+    assert unbound == ["239.255.255.250", "198.18.0.255"]
 
 
 def test_sends_two_rounds_and_collects_replies_within_the_window(
@@ -230,7 +233,7 @@ def test_send_errors_are_reported_not_raised(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_socket_that_cannot_open_fails_the_interface_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(plan: SweepPlan) -> socket.socket:
+    def boom(plan: SweepPlan) -> tuple[socket.socket, bool]:
         raise PermissionError(1, "Operation not permitted")
 
     monkeypatch.setattr(discovery_udp, "open_socket", boom)

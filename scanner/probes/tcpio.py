@@ -12,6 +12,7 @@ import errno
 import socket
 import ssl
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -43,8 +44,10 @@ def _tls_context() -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    try:  # old camera firmware speaks TLS 1.0 with weak ciphers
-        ctx.minimum_version = ssl.TLSVersion.TLSv1
+    try:  # old camera firmware speaks TLS 1.0 with weak ciphers; we only read its certificate
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     except (ValueError, ssl.SSLError):
         pass

@@ -32,6 +32,8 @@ AUTHORITY = (
 )  # fmt: skip
 _RANK = {probe: rank for rank, probe in enumerate(AUTHORITY)}
 IDENTITY_FIELDS = ("model", "serial", "firmware", "device_type", "brand", "manufacturer")
+# Labels OEM firmware uses when the reseller asked for no name: they name nobody.
+PLACEHOLDER_LABELS = frozenset({"private", "general", "oem", "none", "unknown", "null", "-"})
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,8 @@ def _read(observations: list[Observation], sigs: SignatureDB) -> _Reading:
     for obs in sorted(observations, key=lambda o: (_RANK.get(o.probe, 99), o.observed_at)):
         rank = _RANK.get(obs.probe, 99)
         for name, value in obs.fields:
+            if name in ("brand", "manufacturer") and value.strip().casefold() in PLACEHOLDER_LABELS:
+                continue
             if name in IDENTITY_FIELDS and value.strip() and ranks.get(name, 100) > rank:
                 reading.fields[name] = _clean(value)
                 ranks[name] = rank

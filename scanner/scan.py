@@ -47,7 +47,7 @@ def probe_names() -> list[str]:
     return [probe.name for probe in default_probes()]
 
 
-def _run_phase(ctx: ProbeContext, probes: list[Probe]) -> list[ProbeResult]:
+def run_phase(ctx: ProbeContext, probes: list[Probe]) -> list[ProbeResult]:
     if not probes:
         return []
     with ThreadPoolExecutor(max_workers=len(probes)) as pool:
@@ -57,11 +57,11 @@ def _run_phase(ctx: ProbeContext, probes: list[Probe]) -> list[ProbeResult]:
 def run_scan(ctx: ProbeContext, probes: list[Probe] | None = None) -> ScanRun:
     probes = probes if probes is not None else default_probes(ctx.scope.probes)
     started = datetime.now(UTC)
-    results = _run_phase(ctx, [p for p in probes if p.phase == 1])
+    results = run_phase(ctx, [p for p in probes if p.phase == 1])
     later = [p for p in probes if p.phase != 1]
     if later and not ctx.stop.is_set():
         prior = tuple(o for r in results for o in r.observations)
-        results += _run_phase(replace(ctx, prior=prior), later)
+        results += run_phase(replace(ctx, prior=prior), later)
     stats: list[ProbeStats] = [r.stats for r in results]
     observations: list[Observation] = [o for r in results for o in r.observations]
     db = load_oui_database()

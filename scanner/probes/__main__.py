@@ -16,7 +16,7 @@ from netaddr import IPSet
 from scanner import interfaces, targets
 from scanner.model import Scope
 from scanner.probes.base import ProbeContext
-from scanner.scan import PROBES, default_probes
+from scanner.scan import PROBES, default_probes, run_phase
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,11 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     for finder in ("arp", "tcp-sweep") if planned.routed else ("arp",):
         if phase2 and not any(p.name == finder for p in phase1):
             phase1 += [p for p in default_probes((finder,)) if p.name == finder]
-    results = [r for p in phase1 for r in p.run_safely(ctx)]
+    results = run_phase(ctx, phase1)  # concurrently, as a scan runs them
     if phase2:
         prior = tuple(o for r in results for o in r.observations)
-        ctx2 = replace(ctx, prior=prior)
-        results += [r for p in phase2 for r in p.run_safely(ctx2)]
+        results += run_phase(replace(ctx, prior=prior), phase2)
     for result in results:
         print(json.dumps({"stats": asdict(result.stats)}, default=str))
         for obs in result.observations:

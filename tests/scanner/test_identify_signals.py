@@ -198,3 +198,17 @@ def test_repeated_tells_count_once() -> None:
     assert sum(1 for e in draft.identity.evidence if e.signal == "http") == 1
     (device,) = apply([draft])
     assert device.finding.status is Status.REVIEW and device.finding.confidence == 0.4
+
+
+def test_placeholder_labels_name_nobody() -> None:
+    (draft,) = identify(
+        [
+            obs("arp", "198.18.0.24", "9C:8E:CD:4D:19:A2"),
+            obs("sadp", "198.18.0.24", None, reply="sadp-probematch", brand="Private"),
+            obs("onvif", "198.18.0.24", None, 1, manufacturer="General"),
+        ],
+        DB,
+        SIGS,
+    )
+    assert draft.identity.manufacturer == "Hikvision"
+    assert draft.identity.brand == "Amcrest Technologies"  # the MAC block's registrant

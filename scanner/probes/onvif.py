@@ -179,7 +179,11 @@ class Exchange:
             return None, "budget"
         request = wire.build_post(endpoint.ip, endpoint.port, endpoint.path, body, action, auth)
         p = self.politeness
+        queued = time.monotonic()
         with self.limits.connection(endpoint.ip):
+            # Waiting for a free slot (other probes share the global cap) is not time spent on
+            # this host: the budget starts over from when we may talk to it.
+            budget.deadline += time.monotonic() - queued
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
                 if self.source_ip:

@@ -147,6 +147,9 @@ class SnmpProbe(Probe):
         from pysnmp.proto.rfc1902 import Null
 
         budget = limits.Budget(self.politeness.host_budget)
+        # A malformed reply makes pysnmp's receive callback raise inside the event loop; the
+        # request then simply times out, and the traceback must not reach the user's terminal.
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, _context: None)
         dispatcher = SnmpDispatcher()
         try:
             target = await UdpTransportTarget.create(

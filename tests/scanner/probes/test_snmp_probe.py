@@ -151,3 +151,34 @@ def test_render_values() -> None:
     assert render(ObjectIdentifier("1.3.6.1.4.1.40297")) == "1.3.6.1.4.1.40297"
     assert render(NoSuchObject()) == ""
     assert len(render(OctetString(b"a" * 5000))) == 1024
+
+
+def test_hostile_replies_are_silent(caplog: pytest.LogCaptureFixture) -> None:
+    """An agent answering a reply pysnmp cannot decode costs only its own time, no traceback."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.31", 0))
+    sock.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                _data, peer = sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            request = agent.parse_request(_data)
+            assert request is not None
+            good = agent.build_response(request[1], request[3], request[4], {})
+            sock.sendto(good.replace(b"\x80\x00", b"\x1f\x00", 1), peer)  # a tag no SNMP has
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        probe = SnmpProbe(FAST, port=sock.getsockname()[1])
+        (result,) = probe.run(_ctx(_creds("public")))
+    finally:
+        stop.set()
+        thread.join()
+        sock.close()
+    assert not result.observations
+    assert not [r for r in caplog.records if r.name == "asyncio"]  # what would reach stderr

@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from threading import Event
 
 MAX_DATAGRAM = 65535
-PER_HOST = 8  # distinct replies kept from one host
-MAX_REPLIES = 4096  # replies kept per interface, whatever the number of hosts
+PER_HOST = 8  # observations kept from one host
+PARSE_BUDGET = 256  # distinct datagrams parsed per host: a flood costs a bounded amount of CPU
+MAX_REPLIES = 8192  # datagrams parsed per interface, whatever the number of hosts
 RAW_LIMIT = 2048  # characters of `Observation.raw`
 FIELD_LIMIT = 1024  # characters of one observation field
 _SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
@@ -59,9 +60,11 @@ def udp_socket(iface: str, source_ip: str, *, port: int = 0, group: str = "") ->
 
 @dataclass
 class ReplyCap:
-    """Admits at most `per_host` distinct datagrams per source address (a flood counts once)."""
+    """Admits each distinct datagram once, at most `per_host` per source address: repeats are
+    free, and a host's flood of garbage uses up only its own budget (its genuine reply usually
+    still gets through, since the budget is far above what a real device sends)."""
 
-    per_host: int = PER_HOST
+    per_host: int = PARSE_BUDGET
     total: int = MAX_REPLIES
     seen: dict[str, set[bytes]] = field(default_factory=dict)
     kept: int = 0

@@ -9,9 +9,11 @@ the DNS parsing; the names it hands over are read by scanner.wire.mdns_names.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceListener, Zeroconf
@@ -33,8 +35,12 @@ SERVICE_TYPES = (
     "_ipp._tcp.local.",
     "_printer._tcp.local.",
 )
-MAX_INSTANCES = 256  # per interface
-RESOLVE_TIMEOUT = 1.0  # seconds for one instance that the browse answers left incomplete
+MAX_INSTANCES = 4096  # instance names looked at per interface (cache look-ups are cheap)
+MAX_LOOKUPS = 64  # network look-ups per interface, for instances the browse left incomplete
+CONCURRENT_LOOKUPS = 16
+RESOLVE_TIMEOUT = 1.0  # seconds for one look-up (never past the window)
+PER_HOST = 16  # observations kept per address
+DRAIN = 512  # names taken from the queue per turn of the loop
 # TXT keys that state identity (printers' IPP keys, Axis's MAC).
 _TXT_IDENTITY = {"usb_MFG": "manufacturer", "usb_MDL": "model", "ty": "name"}
 
@@ -122,36 +128,31 @@ class MdnsProbe(Probe):
                     error=f"{iface}: zeroconf: {exc}",
                 )
             )
-        observations: list[Observation] = []
-        answered: set[str] = set()
         error = None
+        resolver = _Resolver(zc, plan, deadline)
         try:
             heard = _Heard()
             browser = ServiceBrowser(zc, list(SERVICE_TYPES), listener=heard)
             try:
-                done: set[tuple[str, str]] = set()
-                while not ctx.stop.is_set() and len(done) < MAX_INSTANCES:
+                while not ctx.stop.is_set():
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
-                    try:
-                        type_, name = heard.names.get(timeout=min(0.1, remaining))
-                    except queue.Empty:
-                        continue
-                    if (type_, name) in done:
-                        continue
-                    done.add((type_, name))
-                    obs = self._resolve(zc, plan, type_, name, deadline)
-                    if obs is not None:
-                        observations.append(obs)
-                        answered.add(obs.ip or "")
+                    with contextlib.suppress(queue.Empty):
+                        resolver.offer(*heard.names.get(timeout=min(0.05, remaining)))
+                        for _ in range(DRAIN):  # a flood of names must not starve the rest
+                            resolver.offer(*heard.names.get_nowait())
+                    resolver.step()
             finally:
                 browser.cancel()
+                resolver.finish()
         except Exception as exc:  # zeroconf internals: record, never take the scan down
             error = f"{type(exc).__name__}: {exc}"
         finally:
             sent = zc.sent_packets
             zc.close()
+        observations = resolver.observations
+        answered = {o.ip for o in observations}
         status = ProbeStatus.OK
         if error or ctx.stop.is_set():
             status = ProbeStatus.PARTIAL
@@ -167,32 +168,88 @@ class MdnsProbe(Probe):
         )
         return ProbeResult(stats, tuple(observations))
 
-    def _resolve(
-        self, zc: Zeroconf, plan: SweepPlan, type_: str, name: str, deadline: float
-    ) -> Observation | None:
+
+class _Resolver:
+    """Resolves heard instances without letting a slow or fake one hold up the rest: the cache
+    first (browse answers usually carry SRV, TXT and A), then a bounded number of concurrent
+    network lookups, each within the window. Names and observations per address are capped, so
+    a host flooding the group with instances costs only its own evidence."""
+
+    def __init__(self, zc: Zeroconf, plan: SweepPlan, deadline: float) -> None:
+        self.zc = zc
+        self.plan = plan
+        self.deadline = deadline
+        self.pending: dict[tuple[str, str], tuple[ServiceInfo, Future[Any] | None]] = {}
+        self.seen: set[tuple[str, str]] = set()
+        self.requests = 0
+        self.per_ip: dict[str, int] = {}
+        self.observations: list[Observation] = []
+
+    def offer(self, type_: str, name: str) -> None:
+        key = (type_, name)
+        if key in self.seen or len(self.seen) >= MAX_INSTANCES:
+            return
+        self.seen.add(key)
         info = ServiceInfo(type_, name)
-        if not info.load_from_cache(zc):
-            remaining = deadline - time.monotonic()
-            if remaining > 0.05:
-                info.request(zc, timeout=min(RESOLVE_TIMEOUT, remaining) * 1000)
+        if info.load_from_cache(self.zc):
+            self._emit(info)
+        else:
+            self.pending[key] = (info, None)
+
+    def step(self) -> None:
+        running = sum(1 for _, fut in self.pending.values() if fut is not None)
+        for key, (info, fut) in list(self.pending.items()):
+            if fut is not None:
+                if fut.done():
+                    del self.pending[key]
+                    info.load_from_cache(self.zc)
+                    self._emit(info)
+                continue
+            remaining = self.deadline - time.monotonic()
+            if running >= CONCURRENT_LOOKUPS or self.requests >= MAX_LOOKUPS or remaining < 0.05:
+                continue
+            assert self.zc.loop is not None
+            lookup = info.async_request(self.zc, min(RESOLVE_TIMEOUT, remaining) * 1000)
+            self.pending[key] = (info, asyncio.run_coroutine_threadsafe(lookup, self.zc.loop))
+            self.requests += 1
+            running += 1
+
+    def finish(self) -> None:
+        """What the cache holds for lookups still open when the window ends; nothing more is
+        asked."""
+        for info, fut in self.pending.values():
+            if fut is not None:
+                fut.cancel()
+            info.load_from_cache(self.zc)
+            self._emit(info)
+        self.pending.clear()
+
+    def _emit(self, info: ServiceInfo) -> None:
         addresses = [
-            a for a in info.parsed_addresses(IPVersion.V4Only) if mcast.in_plan(plan.contains, a)
+            a
+            for a in info.parsed_addresses(IPVersion.V4Only)
+            if mcast.in_plan(self.plan.contains, a)
         ]
         if not addresses:
-            return None  # unresolved, or a host outside the scanned targets
+            return  # unresolved, or a host outside the scanned targets
         ip = addresses[0]
+        if self.per_ip.get(ip, 0) >= PER_HOST:
+            return
+        self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
         txt = mdns_names.txt_pairs(dict(info.properties or {}))
         host = info.server or ""
-        fields = instance_fields(type_, name, host, info.port or 0, txt)
-        raw = f"PTR {type_} -> {name}; SRV {host}:{info.port}; A {' '.join(addresses)}; TXT " + (
-            " ".join(f"{k}={v}" for k, v in txt)
-        )
-        return Observation(
-            probe=self.name,
-            interface=plan.interface.name,
-            observed_at=mcast.now(),
-            ip=ip,
-            mac=mcast.neighbour_mac(ip, plan.interface.name),
-            fields=tuple(fields),
-            raw=raw[: mcast.RAW_LIMIT],
+        fields = instance_fields(info.type, info.name, host, info.port or 0, txt)
+        raw = f"PTR {info.type} -> {info.name}; SRV {host}:{info.port}; A {' '.join(addresses)}"
+        raw += "; TXT " + " ".join(f"{k}={v}" for k, v in txt)
+        iface = self.plan.interface.name
+        self.observations.append(
+            Observation(
+                probe=MdnsProbe.name,
+                interface=iface,
+                observed_at=mcast.now(),
+                ip=ip,
+                mac=mcast.neighbour_mac(ip, iface),
+                fields=tuple(fields),
+                raw=raw[: mcast.RAW_LIMIT],
+            )
         )

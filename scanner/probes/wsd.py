@@ -162,6 +162,7 @@ class _Collector:
         self.answered: set[str] = set()
         self.observations: list[Observation] = []
         self._seen: set[tuple[str, ...]] = set()  # a device answering each of our probes
+        self._per_ip: dict[str, int] = {}
 
     def on_datagram(self, sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:
         ip = addr[0]
@@ -195,6 +196,9 @@ class _Collector:
             self._add(ip, device_mac or scope_mac or None, fields, data)
 
     def _add(self, ip: str, mac: str | None, fields: list[tuple[str, str]], data: bytes) -> None:
+        if self._per_ip.get(ip, 0) >= mcast.PER_HOST:
+            return  # a host sending many distinct announcements keeps only a few
+        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
         self.observations.append(
             Observation(
                 probe=self.name,

@@ -231,3 +231,79 @@ def test_full_scan_reports_model_serial_firmware(lab: Any, tmp_path: Path) -> No
     assert amcrest["model"] == "IP2M-841B"
     for decoy in ("198.18.0.61", "198.18.0.62", "198.18.0.65"):
         assert by_ip[decoy]["covered_vendor"] is None, by_ip[decoy]
+
+
+# A device that floods the scanner's discovery ports with garbage and distinct, plausible
+# messages for a few seconds (bounded: it stops by itself). Run inside the uniview device's
+# namespace; sent to the scanner's address, not the groups, so that the other emulators (which
+# share two CPU cores) are not the ones overwhelmed: the scanner is what is under test here.
+FLOODER = r"""
+import os, socket, struct, sys, time
+src, dst = sys.argv[1], sys.argv[4]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+s.bind((src, 0))
+def name(n):
+    return b"".join(bytes([len(p)]) + p for p in n.encode().split(b".")) + b"\0"
+hello = open(sys.argv[2], "rb").read()
+end = time.monotonic() + float(sys.argv[3])
+i = 0
+while time.monotonic() < end and i < 8000:
+    i += 1
+    junk = os.urandom(i % 1400)
+    wsd, ssdp, mdns = (dst, 3702), (dst, 1900), (dst, 5353)
+    s.sendto(hello.replace(b"urn:uuid:9e8d", b"urn:uuid:%04x" % (i % 65536)), wsd)
+    s.sendto(junk, wsd)
+    notify = b"NOTIFY * HTTP/1.1\r\nNT: x\r\nLOCATION: http://%s:9/d%d.xml\r\n\r\n"
+    s.sendto(notify % (src.encode(), i), ssdp)
+    s.sendto(junk, ssdp)
+    inst = name("x%d._http._tcp.local" % i)
+    ptr = name("_http._tcp.local") + struct.pack("!HHIH", 12, 1, 120, len(inst)) + inst
+    head = struct.pack("!6H", 0, 0x8400, 0, 1, 0, 0)
+    s.sendto(head + ptr, mdns)
+    s.sendto(head + b"\xc0\x0c" + struct.pack("!HHIH", 12, 1, 1, 2) + b"\xc0\x0c", mdns)  # loop
+    s.sendto(junk, mdns)
+    time.sleep(0.004)
+print(i)
+"""
+
+
+def test_a_flooding_hostile_host_costs_nothing_but_its_own_evidence(lab: Any) -> None:
+    from scanner.lab import netns
+
+    hello = Path(__file__).resolve().parents[1] / "scanner/wire/data/wsd_dahua_hello.xml"
+    flood_ns = f"{lab.prefix}d-uniview"
+    seconds = str(3 * LISTEN + 1.5)  # `python -m scanner.probes` runs the three one by one
+    argv = [sys.executable, "-c", FLOODER, "198.18.0.62", str(hello), seconds, SCANNER_IP]
+    flooder = subprocess.Popen(
+        ["ip", "netns", "exec", flood_ns, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(0.3)
+        tool = [sys.executable, "-m", "scanner.probes", *OURS]
+        scan = lab.exec_argv([*tool, "-i", lab.interface, "-t", lab.targets])
+        proc = subprocess.run(
+            scan, capture_output=True, text=True, timeout=60, env=netns.tool_environment()
+        )
+    finally:
+        out, err = flooder.communicate(timeout=30)
+    assert int(out.strip()) > 100, err  # the flood really happened
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    stats = {r["stats"]["name"]: r["stats"] for r in records if "stats" in r}
+    for proto in OURS:
+        assert stats[proto]["status"] == "ok", stats[proto]
+        assert stats[proto]["duration"] <= LISTEN + 0.75, stats[proto]
+    observations = [r["observation"] for r in records if "observation" in r]
+    from_flooder = [o for o in observations if o["ip"] == "198.18.0.62"]
+    wsd_hellos = [o for o in from_flooder if o["probe"] == "wsd"]
+    assert 1 <= len(wsd_hellos) <= 8 + 1  # capped per host (plus its real ProbeMatch)
+    assert len([o for o in from_flooder if o["probe"] == "ssdp"]) == 1
+    # Every real device is still found despite the noise.
+    for proto in OURS:
+        found = {o["ip"] for o in observations if o["probe"] == proto}
+        assert {d.ip for d in SPEAKS[proto]} <= found, proto

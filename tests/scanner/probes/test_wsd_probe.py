@@ -115,7 +115,7 @@ def test_collector_keeps_one_observation_per_device_and_caps_floods() -> None:
         unicast.close()
         group.close()
     assert col.answered == {"198.18.0.11", "198.18.0.65"}
-    assert col.cap.seen["198.18.0.11"].__len__() <= mcast.PER_HOST
+    assert len(col.cap.seen["198.18.0.11"]) <= mcast.PARSE_BUDGET
     replies = [(o.ip, o.field("reply")) for o in col.observations]
     assert replies == [
         ("198.18.0.11", "wsd-probematches"),

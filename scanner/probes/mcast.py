@@ -13,6 +13,7 @@ import hashlib
 import selectors
 import socket
 import struct
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -136,21 +137,49 @@ def in_plan(plan_contains: Callable[[int], bool], ip: str) -> bool:
         return False
 
 
-def neighbour_mac(ip: str, iface: str, path: str = "/proc/net/arp") -> str | None:
-    """The MAC the kernel learnt for `ip` on `iface` (a device that answered us had to resolve
-    our address, so it is usually there), upper-case; None when unknown."""
+ARP_TABLE = "/proc/net/arp"
+_TABLE_MAX = 16 << 20  # bytes of the kernel's table read (a /16 of neighbours is ~5 MB)
+_TABLE_TTL = 0.5  # seconds a read of the table is reused
+
+
+class _Neighbours:
+    """The kernel's neighbour table, read at most every half second however many replies
+    arrive (a flood must not turn into a flood of 5 MB reads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._read_at: dict[str, float] = {}
+        self._tables: dict[str, dict[tuple[str, str], str]] = {}
+
+    def lookup(self, ip: str, iface: str, path: str) -> str | None:
+        with self._lock:
+            if time.monotonic() - self._read_at.get(path, -1e9) > _TABLE_TTL:
+                self._tables[path] = _read_table(path)
+                self._read_at[path] = time.monotonic()
+            return self._tables[path].get((ip, iface))
+
+
+def _read_table(path: str) -> dict[tuple[str, str], str]:
+    table: dict[tuple[str, str], str] = {}
     try:
-        with open(path, encoding="ascii", errors="replace") as table:
-            lines = table.read(1 << 20).splitlines()[1:]
+        with open(path, encoding="ascii", errors="replace") as source:
+            lines = source.read(_TABLE_MAX).splitlines()[1:]
     except OSError:
-        return None
+        return table
     for line in lines:
         parts = line.split()
-        if len(parts) >= 6 and parts[0] == ip and parts[5] == iface:
-            mac = parts[3].upper()
-            if mac != "00:00:00:00:00:00" and len(mac) == 17:
-                return mac
-    return None
+        if len(parts) >= 6 and len(parts[3]) == 17 and parts[3] != "00:00:00:00:00:00":
+            table[(parts[0], parts[5])] = parts[3].upper()
+    return table
+
+
+_NEIGHBOURS = _Neighbours()
+
+
+def neighbour_mac(ip: str, iface: str, path: str = ARP_TABLE) -> str | None:
+    """The MAC the kernel learnt for `ip` on `iface` (a device that answered us had to resolve
+    our address, so it is usually there), upper-case; None when unknown."""
+    return _NEIGHBOURS.lookup(ip, iface, path)
 
 
 def now() -> datetime:

@@ -52,7 +52,7 @@ def test_every_camera_fingerprinted(tmp_path: Path) -> None:
         asked = {
             c.name: [e for e in lab.requests(c.name) if e["service"] == "onvif"] for c in cameras
         }
-    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.returncode == 1 and out.exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
     doc = json.loads(out.read_text())
     devices = {d["ip"]: d for d in doc["devices"]}
     assert {ip: devices[ip]["mac"] for ip in expected if ip in devices} == {

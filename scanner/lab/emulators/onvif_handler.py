@@ -186,7 +186,8 @@ def handle_onvif(
     device_now = datetime.fromtimestamp(now if now is not None else time.time(), UTC)
     device_now += timedelta(seconds=SKEW.get(device, 0.0))
     authorization = headers.get("authorization", "")
-    scheme = authorization.split(None, 1)[0].lower() if authorization else ""
+    words = authorization.split(None, 1)
+    scheme = words[0].lower() if words else ""
     has_token, token_ok = _check_token(body, login[0], login[1], device_now)
     auth = "digest" if scheme == "digest" else "usernametoken" if has_token else "none"
     if scheme and scheme != "digest":

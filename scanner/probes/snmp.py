@@ -81,12 +81,9 @@ class SnmpProbe(Probe):
         started = time.perf_counter()
         creds = ctx.credentials
         if creds is None or not creds.has_snmp:
-            stats = ProbeStats(
-                name=self.name,
-                status=ProbeStatus.SKIPPED,
-                error="no SNMP community configured (NDAA_SCAN_SNMP_COMMUNITIES or --credentials)",
-            )
-            return [ProbeResult(stats)]
+            # Not configured is the normal case, not a failure: "ok, sent 0" (a SKIPPED status
+            # would mark every scan without communities incomplete, exit code 3).
+            return [ProbeResult(ProbeStats(name=self.name, status=ProbeStatus.OK))]
         hosts = ctx.live_hosts()
         todo = [ip for ip in hosts if in_scope_of(ctx, ip) and creds.communities_for(ip)]
         counters = _Counters()

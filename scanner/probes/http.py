@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus
-from scanner.probes import tcpio
+from scanner.probes import portscan, tcpio
 from scanner.probes.base import Probe, ProbeContext
 from scanner.probes.limits import DEFAULT, Budget, Politeness, for_each_host
 from scanner.wire import http_fields
@@ -54,9 +54,10 @@ class HttpProbe(Probe):
             if ctx.progress is not None:
                 ctx.progress(label, done)
 
+        states, _ = portscan.port_map(ctx)
         results = for_each_host(
             sorted(hosts),
-            lambda ip: self._host(ip, hosts[ip], ctx),
+            lambda ip: self._host(ip, hosts[ip], ctx, states.get(ip, {})),
             workers=self.politeness.total,
             stop=ctx.stop,
             progress=progress,
@@ -76,14 +77,16 @@ class HttpProbe(Probe):
         return [ProbeResult(stats, observations)]
 
     def _host(
-        self, ip: str, where: tuple[str | None, str], ctx: ProbeContext
+        self, ip: str, where: tuple[str | None, str], ctx: ProbeContext, states: dict[int, str]
     ) -> tuple[list[Observation], int, str]:
-        """(observations, requests sent, ip if its budget ran out)."""
+        """(observations, requests sent, ip if its budget ran out); only open ports are asked."""
         mac, interface = where
         budget = Budget(self.politeness.host_budget)
         found: list[Observation] = []
         sent = 0
         for port, tls in PORTS:
+            if states.get(port) != portscan.OPEN:
+                continue
             for path in PATHS:
                 if ctx.stop.is_set() or budget.expired:
                     return found, sent, ip if budget.expired else ""

@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 
 from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus
-from scanner.probes import tcpio
+from scanner.probes import portscan, tcpio
 from scanner.probes.base import Probe, ProbeContext
 from scanner.probes.limits import DEFAULT, Budget, Politeness, for_each_host
 from scanner.wire import rtsp
@@ -49,8 +49,10 @@ class RtspProbe(Probe):
             if ctx.progress is not None:
                 ctx.progress(label, done)
 
+        states, _ = portscan.port_map(ctx)
+        asked = sorted(ip for ip in hosts if states.get(ip, {}).get(self.port) == portscan.OPEN)
         results = for_each_host(
-            sorted(hosts),
+            asked,
             lambda ip: self._host(ip, hosts[ip]),
             workers=self.politeness.total,
             stop=ctx.stop,

@@ -1,9 +1,9 @@
 """Vendor TCP ports by connect, and hosts beyond routers by connect (no ARP there).
 
-`tcp-ports` (phase 2): for each live host, connect to the cameras' and recorders' ports
-(research §0: Hikvision 8000/8443, Dahua 37777, telnet 23, web and RTSP ports) and read what the
-device says unprompted, capped in bytes and time; nothing is ever sent. A host whose first two
-ports both time out is treated as filtered and left alone.
+`tcp-ports` (phase 2): for each live host, which of the cameras' and recorders' ports are open
+(research §0: Hikvision 8000/8443, Dahua 37777, telnet 23, web and RTSP ports; the shared port
+map of scanner/probes/portscan.py) and what the device says unprompted on them, capped in bytes
+and time; nothing is ever sent.
 
 `tcp-sweep` (phase 1): for routed plans (`ProbeContext.routed`), find live hosts by a
 non-blocking connect sweep over a few camera ports: a SYN-ACK or a reset from any of them means a
@@ -15,29 +15,21 @@ Both emit observations of family `tcp` (fingerprints/signatures/tcp.toml): `port
 
 from __future__ import annotations
 
-import errno
-import selectors
-import socket
 import time
-from collections import deque
-from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
 
 from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus
-from scanner.probes import tcpio
+from scanner.probes import portscan, tcpio
 from scanner.probes.base import Probe, ProbeContext
 from scanner.probes.limits import DEFAULT, Budget, Politeness, for_each_host
-from scanner.targets import RoutedPlan
 
 FAMILY = "tcp"
-# Ports whose devices talk first, or whose mere openness is a tell; client-first ports (web,
-# RTSP) are only connected to here, the HTTP and RTSP probes ask them.
-PORTS: tuple[int, ...] = (80, 443, 554, 8000, 8080, 8443, 37777, 23)
+# Open ports are reported for all of portscan.PROBE_PORTS; only those where a device may talk
+# first are read for a banner (web and RTSP ports wait for the client: their probes ask them).
 CLIENT_FIRST = frozenset({80, 443, 554, 8080, 8443})
 BANNER_WAIT = 0.5  # seconds to wait for an unprompted first byte
 SWEEP_PORTS: tuple[int, ...] = (80, 554, 443, 8000, 37777)
-SWEEP_IN_FLIGHT = 512
 
 
 def _printable(data: bytes) -> str:
@@ -69,13 +61,13 @@ class TcpPortsProbe(Probe):
     name = "tcp-ports"
     phase = 2
 
-    def __init__(self, politeness: Politeness = DEFAULT, ports: tuple[int, ...] = PORTS) -> None:
+    def __init__(self, politeness: Politeness = DEFAULT) -> None:
         self.politeness = politeness
-        self.ports = ports
 
     def run(self, ctx: ProbeContext) -> list[ProbeResult]:
         started = time.perf_counter()
         hosts = ctx.live_hosts()
+        states, connects = portscan.port_map(ctx)
         label = f"{self.name} hosts"
 
         def progress(done: int) -> None:
@@ -84,7 +76,7 @@ class TcpPortsProbe(Probe):
 
         results = for_each_host(
             sorted(hosts),
-            lambda ip: self._host(ip, hosts[ip]),
+            lambda ip: self._host(ip, hosts[ip], states.get(ip, {})),
             workers=self.politeness.total,
             stop=ctx.stop,
             progress=progress,
@@ -92,184 +84,99 @@ class TcpPortsProbe(Probe):
         observations = tuple(o for obs, _ in results for o in obs)
         stats = ProbeStats(
             name=self.name,
-            sent=sum(n for _, n in results),
+            sent=connects + sum(n for _, n in results),
             answered=len({o.ip for o in observations}),
             duration=round(time.perf_counter() - started, 3),
             status=ProbeStatus.PARTIAL if ctx.stop.is_set() else ProbeStatus.OK,
         )
         return [ProbeResult(stats, observations)]
 
-    def _host(self, ip: str, where: tuple[str | None, str]) -> tuple[list[Observation], int]:
+    def _host(
+        self, ip: str, where: tuple[str | None, str], states: dict[int, str]
+    ) -> tuple[list[Observation], int]:
+        """One observation per open port; ports whose device may talk first are connected to
+        again and read (capped) for an unprompted banner."""
         mac, interface = where
         budget = Budget(self.politeness.host_budget)
         found: list[Observation] = []
-        silent = 0
         sent = 0
-        for index, port in enumerate(self.ports):
-            if budget.expired or (index == 2 and silent == 2):
-                break
-            if port in CLIENT_FIRST:
-                ex = self._connect_only(ip, port, budget)
-            else:
+        for port in portscan.PROBE_PORTS:
+            if states.get(port) != portscan.OPEN:
+                continue
+            fields = [("port", str(port)), ("state", "open")]
+            raw = f"{ip}:{port} open"
+            if port not in CLIENT_FIRST and not budget.expired:
                 ex = tcpio.exchange(
                     ip, port, budget=budget, idle=BANNER_WAIT, politeness=self.politeness
                 )
-            sent += 1
-            silent += ex.state == "timeout"
-            if ex.state != "open":
-                continue
-            fields = [("port", str(port)), ("state", "open"), *banner_fields(ex.data)]
-            if ex.data:
-                fields += [("cut", ex.cut), ("read_ms", str(round(ex.elapsed * 1000)))]
-            raw = ex.data[:1024].hex() if ex.data else f"{ip}:{port} open"
+                sent += 1
+                if ex.data:
+                    fields += banner_fields(ex.data)
+                    fields += [("cut", ex.cut), ("read_ms", str(round(ex.elapsed * 1000)))]
+                    raw = ex.data[:1024].hex()
             found.append(
                 Observation(FAMILY, interface, datetime.now(UTC), ip, mac, tuple(fields), raw)
             )
         return found, sent
 
-    def _connect_only(self, ip: str, port: int, budget: Budget) -> tcpio.Exchange:
-        """Connect and close at once: a web or RTSP port waits for the client to speak."""
-        quick = replace(self.politeness, max_response=0)
-        return tcpio.exchange(ip, port, budget=budget, politeness=quick)
-
-
-# --- routed subnets: the connect sweep -------------------------------------------------------
-
-
-@dataclass
-class _Host:
-    ip: str
-    plan: RoutedPlan
-    ports: deque[int]
-    in_flight: int = 0
-    open_ports: list[int] = field(default_factory=list)
-    refused: list[int] = field(default_factory=list)
-    first_seen: float = 0.0
-
 
 class TcpSweepProbe(Probe):
-    """Finds hosts beyond routers: at most `per_host` connects in flight per address, at most
-    SWEEP_IN_FLIGHT overall, each abandoned after the connect timeout."""
+    """Finds hosts beyond routers (phase 1): at most `per_host` connects in flight per address,
+    at most portscan.IN_FLIGHT overall, each abandoned after the connect timeout; a host is
+    asked no more once any port answered (a SYN-ACK or a reset)."""
 
     name = "tcp-sweep"
     phase = 1
 
-    def __init__(
-        self,
-        politeness: Politeness = DEFAULT,
-        ports: tuple[int, ...] = SWEEP_PORTS,
-        in_flight: int = SWEEP_IN_FLIGHT,
-    ) -> None:
+    def __init__(self, politeness: Politeness = DEFAULT, ports: tuple[int, ...] = SWEEP_PORTS):
         self.politeness = politeness
         self.ports = ports
-        self.in_flight = in_flight
 
     def run(self, ctx: ProbeContext) -> list[ProbeResult]:
         if not ctx.routed:
             return []
         started = time.perf_counter()
-        hosts = [
-            _Host(str(IPv4Address(addr)), plan, deque(self.ports))
+        where = {
+            str(IPv4Address(addr)): plan.interface
             for plan in ctx.routed
             for addr in plan.addresses()
-        ]
-        sent, error = self._sweep(hosts, ctx)
-        live = [h for h in hosts if h.open_ports or h.refused]
+        }
+        label = f"{self.name} addresses"
+
+        def progress(done: int) -> None:
+            if ctx.progress is not None:
+                ctx.progress(label, done)
+
+        result = portscan.sweep(
+            ((ip, self.ports) for ip in where),
+            stop_rule=portscan.until_answer,
+            stop=ctx.stop,
+            per_host=self.politeness.per_host,
+            timeout=self.politeness.connect_timeout,
+            progress=progress,
+        )
         observations = []
-        for host in live:
+        for host in result.hosts:
+            if not host.answered:
+                continue
             fields = [("reply", "tcp-connect")]
-            fields += [("port", str(p)) for p in sorted(host.open_ports)]
-            fields += [("closed_port", str(p)) for p in sorted(host.refused)]
-            raw = f"{host.ip}: open {sorted(host.open_ports)}, refused {sorted(host.refused)}"
-            seen = datetime.fromtimestamp(host.first_seen, UTC)
+            fields += [(_FIELD[s], str(p)) for p, s in sorted(host.states.items()) if s in _FIELD]
+            raw = f"{host.ip}: " + ", ".join(f"{p} {s}" for p, s in sorted(host.states.items()))
+            seen = datetime.fromtimestamp(host.first_answer, UTC)
             observations.append(
-                Observation(FAMILY, host.plan.interface, seen, host.ip, None, tuple(fields), raw)
+                Observation(FAMILY, where[host.ip], seen, host.ip, None, tuple(fields), raw)
             )
-        status = ProbeStatus.OK
-        if error or ctx.stop.is_set():
-            status = ProbeStatus.PARTIAL
+        interrupted = ctx.stop.is_set()
         stats = ProbeStats(
             name=self.name,
-            sent=sent,
-            answered=len(live),
+            sent=result.sent,
+            answered=len(observations),
             duration=round(time.perf_counter() - started, 3),
-            status=status,
-            error=error or ("interrupted" if ctx.stop.is_set() else None),
+            status=ProbeStatus.PARTIAL if result.error or interrupted else ProbeStatus.OK,
+            error=result.error or ("interrupted" if interrupted else None),
             interface=",".join(dict.fromkeys(p.interface for p in ctx.routed)),
         )
         return [ProbeResult(stats, tuple(observations))]
 
-    def _sweep(self, hosts: list[_Host], ctx: ProbeContext) -> tuple[int, str | None]:
-        """Non-blocking connects, many in flight; a host stops being asked once it answered."""
-        per_host = self.politeness.per_host
-        timeout = self.politeness.connect_timeout
-        selector = selectors.DefaultSelector()
-        pending: dict[socket.socket, tuple[_Host, int, float]] = {}
-        queue = deque(hosts)
-        sent = 0
-        error: str | None = None
-        label = f"{self.name} addresses"
-        finished = 0
-        try:
-            while (queue or pending) and not ctx.stop.is_set():
-                # Start connects: round-robin over hosts so none waits behind another's ports.
-                for _ in range(len(queue)):
-                    if len(pending) >= self.in_flight:
-                        break
-                    host = queue.popleft()
-                    answered = host.open_ports or host.refused
-                    if answered or not host.ports:
-                        if host.in_flight == 0:
-                            finished += 1
-                            if ctx.progress is not None:
-                                ctx.progress(label, finished)
-                        else:
-                            queue.append(host)
-                        continue
-                    if host.in_flight < per_host:
-                        port = host.ports.popleft()
-                        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                        sock.setblocking(False)
-                        code = sock.connect_ex((host.ip, port))
-                        sent += 1
-                        if code in (0, errno.EINPROGRESS):
-                            selector.register(sock, selectors.EVENT_WRITE)
-                            pending[sock] = (host, port, time.monotonic() + timeout)
-                            host.in_flight += 1
-                        else:
-                            self._record(host, port, code)
-                            sock.close()
-                    queue.append(host)
-                wait = min((d for _, _, d in pending.values()), default=time.monotonic())
-                events = selector.select(max(0.0, min(0.05, wait - time.monotonic())))
-                for key, _ in events:
-                    sock = key.fileobj  # type: ignore[assignment]
-                    host, port, _deadline = pending.pop(sock)
-                    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                    self._record(host, port, code)
-                    host.in_flight -= 1
-                    selector.unregister(sock)
-                    sock.close()
-                now = time.monotonic()
-                for sock, (host, _port, deadline) in list(pending.items()):
-                    if now >= deadline:
-                        del pending[sock]
-                        host.in_flight -= 1
-                        selector.unregister(sock)
-                        sock.close()
-        except OSError as exc:
-            error = f"connect sweep stopped: {exc.strerror or exc}"
-        finally:
-            for sock in pending:
-                sock.close()
-            selector.close()
-        return sent, error
 
-    @staticmethod
-    def _record(host: _Host, port: int, code: int) -> None:
-        if code in (0, errno.ECONNREFUSED) and not host.first_seen:
-            host.first_seen = time.time()
-        if code == 0:
-            host.open_ports.append(port)
-        elif code == errno.ECONNREFUSED:
-            host.refused.append(port)
+_FIELD = {portscan.OPEN: "port", portscan.CLOSED: "closed_port"}

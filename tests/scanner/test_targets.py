@@ -97,7 +97,7 @@ def test_routed_plans_group_by_source_and_label_unknown_sources() -> None:
 
 
 def test_target_without_route_is_an_error() -> None:
-    with pytest.raises(UserError, match="no route to 198.19.1.0/24"):
+    with pytest.raises(UserError, match=r"no route to 198\.19\.1\.0/24"):
         plan_scope(parse_specs(["198.19.1.0/24"]), IPSet(), [LAB0], route_lookup=lambda ip: None)
 
 

@@ -34,13 +34,14 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 BEGIN, END = "<!-- fingerprint_scale:begin -->", "<!-- fingerprint_scale:end -->"
 NOTE = """
-Reading: with ordinary hosts (closed ports answer RST) the whole pipeline meets the design target
-(≤ 30 s at default politeness) with room to spare, and ONVIF itself takes 0.5 to 1 s for 50
-cameras; phase 2's time is the HTTP, RTSP and TCP-port probes' connects to all 1,000 hosts. When
-the other hosts drop everything (host firewalls), each of those connects waits its 1 s timeout,
-64 at a time across every per-host probe, and phase 2 grows to ~80 s; the camera emulators (one
-Python process for 50 cameras) also starve on 2 cores then, which is why a few cameras missed
-their ONVIF or RTSP answer in that run.
+Reading: phase 1 is the discovery window (3 s, overlapping the ARP sweep); phase 2 is every
+per-host probe side by side under the shared limits, so its figure is the slowest of them (the
+per-probe table gives ONVIF's own time); "rest" is start-up, identification and the report.
+Closed ports: the 950 ARP-only hosts answer a TCP SYN with RST, as ordinary hosts do. Filtered
+hosts: they drop every packet (host firewalls), so any connect to them waits out its timeout.
+Without credentials the Hikvision personas (half the cameras) disclose model but not serial or
+firmware over ONVIF (401 Digest / NotAuthorized), as real Hikvision firmware does; with the
+lab's login every camera does.
 """
 
 

@@ -170,6 +170,7 @@ class Exchange:
         self.limits = shared
         self.counters = counters
         self.source_ip = source_ip
+        self.sent_at = 0.0  # wall clock when the last request left, for the clock skew
 
     def post(
         self, endpoint: Endpoint, body: bytes, action: str, budget: limits.Budget, auth: str = ""
@@ -192,6 +193,7 @@ class Exchange:
                 self.counters.add()
                 sock.connect((endpoint.ip, endpoint.port))
                 sock.sendall(request)
+                self.sent_at = time.time()
                 data, closed = _read_bounded(sock, p, budget)
             except ConnectionRefusedError:
                 return None, "refused"
@@ -259,9 +261,11 @@ class OnvifProbe(Probe):
             if ctx.progress is not None:
                 ctx.progress(self.name, done)
 
+        hosts = ctx.live_hosts()
+
         def work(ip: str) -> HostOutcome:
             exchange = Exchange(self.politeness, shared, counters, source_ip_for(ctx, ip))
-            return self._host(ctx, ip, plan[ip], exchange)
+            return self._host(ctx, ip, hosts.get(ip, (None, "")), plan[ip], exchange)
 
         outcomes = limits.for_each_host(
             plan, work, workers=shared.total, stop=ctx.stop, progress=progress
@@ -279,10 +283,14 @@ class OnvifProbe(Probe):
         return [ProbeResult(stats, tuple(observations))]
 
     def _host(
-        self, ctx: ProbeContext, ip: str, endpoints: list[Endpoint], exchange: Exchange
+        self,
+        ctx: ProbeContext,
+        ip: str,
+        where: tuple[str | None, str],
+        endpoints: list[Endpoint],
+        exchange: Exchange,
     ) -> HostOutcome:
-        hosts = ctx.live_hosts()
-        mac, interface = hosts.get(ip, (None, ""))
+        mac, interface = where
         budget = limits.Budget(self.politeness.host_budget)
         creds: Credentials | None = ctx.credentials
 
@@ -304,7 +312,6 @@ class OnvifProbe(Probe):
 
         found: tuple[Endpoint, float | None, wire.HttpReply] | None = None
         for endpoint in endpoints:
-            sent_at = time.time()
             reply, why = exchange.post(
                 endpoint, wire.build_get_system_date_and_time(), wire.ACTION_TIME, budget
             )
@@ -318,7 +325,7 @@ class OnvifProbe(Probe):
             skew = None
             device_time = wire.parse_system_date_and_time(reply.body)
             if device_time is not None:
-                midpoint = (sent_at + time.time()) / 2
+                midpoint = (exchange.sent_at + time.time()) / 2
                 skew = device_time.utc.timestamp() - midpoint
             found = (endpoint, skew, reply)
             break

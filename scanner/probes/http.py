@@ -131,9 +131,8 @@ class HttpProbe(Probe):
                 fields = [("port", str(port)), *cert_fields(ex.peer_cert)]
                 if ex.tls_version:
                     fields.append(("tls_version", ex.tls_version))
-                found.append(
-                    Observation("tls", interface, now, ip, mac, tuple(fields), ex.peer_cert.hex())
-                )
+                raw_cert = ex.peer_cert[:1024].hex()  # raw excerpts stay within 2 kB
+                found.append(Observation("tls", interface, now, ip, mac, tuple(fields), raw_cert))
             base = [("scheme", scheme), ("port", str(port)), ("path", path)]
             resp = http_fields.parse_response(ex.data) if ex.data else None
             if resp is None:
@@ -174,7 +173,7 @@ def _failure(
         ("read_bytes", str(len(ex.data))),
         ("read_ms", str(round(ex.elapsed * 1000))),
     ]
-    raw = ex.data[:2048].decode("utf-8", errors="backslashreplace")
+    raw = ex.data[:2048].decode("utf-8", errors="backslashreplace")[:2048]
     return Observation("http", interface, now, ip, mac, tuple(fields), raw)
 
 

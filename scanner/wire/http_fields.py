@@ -328,4 +328,4 @@ def response_fields(resp: HttpResponse) -> list[tuple[str, str]]:
 def excerpt(resp: HttpResponse, limit: int = 2048) -> str:
     """The head and the start of the body as text, for the evidence trail."""
     raw = resp.head_raw + b"\r\n\r\n" + resp.body
-    return raw[:limit].decode("utf-8", errors="backslashreplace")
+    return raw[:limit].decode("utf-8", errors="backslashreplace")[:limit]

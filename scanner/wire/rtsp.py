@@ -118,4 +118,4 @@ def response_fields(resp: RtspResponse, method: str) -> list[tuple[str, str]]:
 
 
 def excerpt(data: bytes, limit: int = 2048) -> str:
-    return data[:limit].decode("utf-8", errors="backslashreplace")
+    return data[:limit].decode("utf-8", errors="backslashreplace")[:limit]

@@ -10,6 +10,7 @@ answering for many addresses is one box (a router or firewall), never many devic
 
 from __future__ import annotations
 
+import re
 import socket
 from collections import defaultdict
 from dataclasses import dataclass
@@ -181,6 +182,10 @@ def _read(observations: list[Observation], sigs: SignatureDB) -> _Reading:
             if name in IDENTITY_FIELDS and value.strip() and ranks.get(name, 100) > rank:
                 reading.fields[name] = _clean(value)
                 ranks[name] = rank
+            elif name in _KIND_HINTS and "kind_hint" not in reading.fields:
+                kind = device_kind(value)
+                if kind in _KNOWN_KINDS:
+                    reading.fields["kind_hint"] = kind
             elif name == "hostname" and value.strip():
                 host = _clean(value)
                 if host not in reading.hostnames and len(reading.hostnames) < 8:
@@ -255,11 +260,37 @@ def _decide(
         model=fields.get("model"),
         serial=fields.get("serial"),
         firmware=fields.get("firmware"),
-        device_type=fields.get("device_type"),
+        device_type=device_kind(fields.get("device_type")) or fields.get("kind_hint"),
         covered_vendor=covered_vendor,
         evidence=oui_identity.evidence + tuple(reading.evidence),
     )
     return identity, notes
+
+
+# What devices call themselves -> the few kinds a report groups by. First match wins.
+_KINDS = (
+    (re.compile(r"\b(?:nvr|dvr|xvr|hvr|recorder|NetworkVideoRecorder)\b", re.I), "recorder"),
+    (re.compile(r"\b(?:ipc|ip ?camera|camera|NetworkVideoTransmitter|ptz|sd)\b", re.I), "camera"),
+    (re.compile(r"\b(?:repeater|radio|base ?station)\b", re.I), "radio"),
+    (re.compile(r"\b(?:switch)\b", re.I), "switch"),
+    (re.compile(r"\b(?:router|gateway|ont|onu|cpe)\b", re.I), "router"),
+    (re.compile(r"\b(?:printer)\b", re.I), "printer"),
+)
+
+
+_KNOWN_KINDS = frozenset(kind for _, kind in _KINDS)
+_KIND_HINTS = ("types", "upnp_device_type", "service")  # protocol fields that say what it is
+
+
+def device_kind(value: str | None) -> str | None:
+    """A device's own word for what it is, as one of a few kinds; unknown words stay as they
+    are (a report should not hide what the device said)."""
+    if not value:
+        return None
+    for pattern, kind in _KINDS:
+        if pattern.search(value):
+            return kind
+    return value
 
 
 def _signals(reading: _Reading, vendor: str) -> list[str]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from fingerprints.oui import load_oui_database
 from fingerprints.signatures import SignatureDB, parse_file
-from scanner.identify import identify
+from scanner.identify import device_kind, identify
 from scanner.model import Observation, Status
 from scanner.policy import apply
 
@@ -212,3 +212,10 @@ def test_placeholder_labels_name_nobody() -> None:
     )
     assert draft.identity.manufacturer == "Hikvision"
     assert draft.identity.brand == "Amcrest Technologies"  # the MAC block's registrant
+
+
+def test_device_kinds() -> None:
+    assert device_kind("IPC") == "camera" and device_kind("NVR") == "recorder"
+    assert device_kind("DS-7608NI NVR") == "recorder" and device_kind("ZXHN ONT") == "router"
+    assert device_kind("urn:schemas-upnp-org:device:Printer:1") == "printer"
+    assert device_kind("thermostat") == "thermostat" and device_kind(None) is None

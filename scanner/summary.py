@@ -58,7 +58,9 @@ def progress_display(ctx: ProbeContext) -> Iterator[ProbeContext]:
 
 
 def print_summary(run: ScanRun, outputs: list[str], console: Console | None = None) -> None:
-    console = console or Console()
+    # Cron mails the summary: without a terminal rich would wrap at 80 columns and cut the
+    # manufacturer and model down to "Hikvi…", which helps no one reading it.
+    console = console or Console(width=None if sys.stdout.isatty() else 140)
     counts = Counter(d.finding.status for d in run.devices)
     covered, review, clear = (counts[s] for s in (Status.COVERED, Status.REVIEW, Status.CLEAR))
     state = "complete" if run.complete else "INCOMPLETE"

@@ -140,10 +140,11 @@ def in_plan(plan_contains: Callable[[int], bool], ip: str) -> bool:
 ARP_TABLE = "/proc/net/arp"
 _TABLE_MAX = 16 << 20  # bytes of the kernel's table read (a /16 of neighbours is ~5 MB)
 _TABLE_TTL = 0.5  # seconds a read of the table is reused
+_MISS_TTL = 0.02  # ... or, for an address it did not hold, this long
 
 
 class _Neighbours:
-    """The kernel's neighbour table, read at most every half second however many replies
+    """The kernel's neighbour table, read whole and reused for a while however many replies
     arrive (a flood must not turn into a flood of 5 MB reads)."""
 
     def __init__(self) -> None:
@@ -153,10 +154,13 @@ class _Neighbours:
 
     def lookup(self, ip: str, iface: str, path: str) -> str | None:
         with self._lock:
-            if time.monotonic() - self._read_at.get(path, -1e9) > _TABLE_TTL:
-                self._tables[path] = _read_table(path)
+            age = time.monotonic() - self._read_at.get(path, -1e9)
+            known = self._tables.get(path, {})
+            # A miss may be a host the kernel learnt a moment ago: re-read sooner then.
+            if age > _TABLE_TTL or ((ip, iface) not in known and age > _MISS_TTL):
+                known = self._tables[path] = _read_table(path)
                 self._read_at[path] = time.monotonic()
-            return self._tables[path].get((ip, iface))
+            return known.get((ip, iface))
 
 
 def _read_table(path: str) -> dict[tuple[str, str], str]:

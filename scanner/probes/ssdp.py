@@ -33,7 +33,8 @@ MX = 1
 LOCATIONS_PER_HOST = 2  # descriptions fetched from one host
 FETCH_WORKERS = 4
 MAX_FETCHES = 64  # per interface
-READ_TIMEOUT = 0.5  # seconds per read: a trickling server cannot hold us past the window
+READ_TIMEOUT = 1.0  # seconds per read: a trickling server holds us at most this past the window
+ATTEMPTS = 2  # a description that failed to arrive (timeout, refused) is asked once more
 
 
 @dataclass
@@ -83,7 +84,19 @@ def description_url_allowed(
 def fetch_description(
     session: requests.Session, url: str, deadline: float, stop: Event
 ) -> tuple[str, ssdp.Description | None, bytes]:
-    """(status, parsed description, raw bytes) - never raises; bounded in size and time."""
+    """(status, parsed description, raw bytes) - never raises; bounded in size and time. A
+    transport failure (a busy device, a lost segment) is retried once while the window lasts."""
+    result: tuple[str, ssdp.Description | None, bytes] = ("not fetched: window over", None, b"")
+    for _ in range(ATTEMPTS):
+        result = _fetch_once(session, url, deadline, stop)
+        if not result[0].startswith("error:"):
+            break
+    return result
+
+
+def _fetch_once(
+    session: requests.Session, url: str, deadline: float, stop: Event
+) -> tuple[str, ssdp.Description | None, bytes]:
     remaining = deadline - time.monotonic()
     if remaining <= 0.05 or stop.is_set():
         return "not fetched: window over", None, b""

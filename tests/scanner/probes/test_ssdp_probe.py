@@ -121,6 +121,8 @@ def test_collector_merges_a_host_and_reads_its_description() -> None:
         col.on_datagram(unicast, b"\x00garbage", ("198.18.0.30", 1900))
         col.on_datagram(group, ssdp.build_msearch(), ("198.18.0.31", 1900))  # someone's search
         col.on_datagram(group, NOTIFY, ("198.18.0.42", 1900))
+        for future in col.futures:  # the window would still be open: let them finish
+            future.result(timeout=5)
     finally:
         col.finish()
         unicast.close()

@@ -95,13 +95,12 @@ def test_with_credentials_device_information_and_snmp(lab: Any, tmp_path: Path) 
 
     user, password = _login(lab)
     creds = tmp_path / "creds.toml"
-    creds.write_text(
-        f'[[onvif]]\nusername = "{user}"\npassword = "{password}"\n'
-        '[[snmp]]\ncommunities = ["ndaa-not-it", "hytera", "public"]\n'
-    )
+    creds.write_text(f'[[onvif]]\nusername = "{user}"\npassword = "{password}"\n')
     creds.chmod(0o600)
     before = {n: len(log) for n, log in _entries(lab, CAMERAS + AGENTS, "snmp").items()}
-    proc, doc = _scan(lab, tmp_path, {}, "--credentials", str(creds))
+    # The login from the file, the communities from the environment: both ways count.
+    communities = {"NDAA_SCAN_SNMP_COMMUNITIES": "ndaa-not-it,hytera,public"}
+    proc, doc = _scan(lab, tmp_path, communities, "--credentials", str(creds))
     devices = {d["ip"]: d for d in doc["devices"]}
     for name, ip in (
         ("hik-cam", "198.18.0.11"),

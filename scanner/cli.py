@@ -326,7 +326,7 @@ def _scan(given: dict[str, Any], config_path: str | None) -> int:
     for warning in user_credentials.warnings if user_credentials else ():
         typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
     if settings.dry_run:
-        _print_dry_run(scope, plans)
+        _print_dry_run(scope, plans, planned.routed)
         return 0
     if plans:  # routed targets alone need no raw sockets: they are reached by TCP connect
         privileges.require_raw_sockets()
@@ -372,21 +372,39 @@ def _write(run: ScanRun, path: str, fmt: str) -> None:
     write_report(run, Path(path), get_format(fmt))
 
 
-def _print_dry_run(scope: Any, plans: list[Any]) -> None:
+def _print_dry_run(scope: Any, plans: list[Any], routed: tuple[Any, ...] = ()) -> None:
+    from scanner.scan import default_probes
     from scanner.summary import estimate_seconds
 
     typer.echo(f"targets:    {scope.target_count:,} addresses")
     for plan in plans:
         typer.echo(
             f"interface:  {plan.interface.name} (from {plan.source_ip}, "
-            f"MAC {plan.interface.mac}): {plan.count:,} targets"
+            f"MAC {plan.interface.mac}): {plan.count:,} targets, found by ARP"
+        )
+    for part in routed:
+        typer.echo(
+            f"routed:     {part.count:,} targets beyond a router (from {part.source_ip} on "
+            f"{part.interface}), found by TCP connect to camera and recorder ports"
         )
     if scope.excludes:
         typer.echo(f"excluded:   {', '.join(scope.excludes)}")
-    best, worst = estimate_seconds(scope.target_count, scope.rate, scope.retries, scope.timeout)
+    local = sum(plan.count for plan in plans)
+    best, worst = estimate_seconds(local, scope.rate, scope.retries, scope.timeout)
+    best, worst = max(best, scope.listen), max(worst, scope.listen)
+    probes = default_probes(scope.probes)
+    discovery = [p.name for p in probes if p.phase == 1 and p.name not in ("arp", "tcp-sweep")]
+    per_host = [p.name for p in probes if p.phase != 1]
     typer.echo(f"rate:       {scope.rate:,} ARP requests/s, {scope.retries} retry pass(es)")
+    if discovery:
+        typer.echo(
+            f"discovery:  {', '.join(discovery)}, listening {scope.listen:g} s during the sweep"
+        )
+    if per_host:
+        typer.echo(f"per host:   {', '.join(per_host)}, after the sweep, on hosts that answered")
     typer.echo(
-        f"estimate:   about {best:.1f} s if every host answers, at most {worst:.1f} s if none does"
+        f"estimate:   about {best:.1f} s to find the hosts if every one answers, at most "
+        f"{worst:.1f} s if none does; then a few seconds per batch of hosts to identify them"
     )
     typer.echo("dry run: nothing was sent")
 

@@ -29,7 +29,7 @@ MAX_UNMATCHED = 3  # observations per probe shown as evidence though no signatur
 # then its vendor's own discovery protocol, then the generic protocols, then banners.
 AUTHORITY = (
     "onvif", "sadp", "dhip", "dahua-legacy", "snmp", "ssdp", "wsd", "mdns", "rtsp", "http",
-    "tls", "tcp-ports", "sadp-l2",
+    "tls", "tcp", "sadp-l2",
 )  # fmt: skip
 _RANK = {probe: rank for rank, probe in enumerate(AUTHORITY)}
 IDENTITY_FIELDS = ("model", "serial", "firmware", "device_type", "brand", "manufacturer")

@@ -33,12 +33,17 @@ PROBES = (
 )
 
 
+FINDERS = ("arp", "tcp-sweep")
+
+
 def default_probes(enabled: tuple[str, ...] = ()) -> list[Probe]:
-    """Every probe, or only those named in `enabled` (the ARP sweep always runs)."""
+    """Every probe, or only those named in `enabled`. The finders always run: the ARP sweep
+    (local hosts) and the TCP sweep (hosts on routed subnets), since the rest ask what they
+    found."""
     probes: list[Probe] = []
     for module_name, class_name in PROBES:
         probe_class = getattr(importlib.import_module(module_name), class_name)
-        if not enabled or probe_class.name in enabled or probe_class.name == "arp":
+        if not enabled or probe_class.name in enabled or probe_class.name in FINDERS:
             probes.append(probe_class())
     return probes
 

@@ -52,6 +52,11 @@ REGISTRANTS = {
     "dahua-scale": "Shanghai Dahua Scale Factory",
     "printer": "Hewlett Packard",
     "router": "Cisco Systems, Inc",
+    "lts-nvr": "Lt Security Inc",
+    "amcrest-cam": "Amcrest Technologies",
+    "webs-decoy": "Realtek Semiconductor Corp.",
+    "slow-box": "Raspberry Pi Foundation",
+    "big-banner": "Synology Incorporated",
 }
 
 

@@ -1,5 +1,6 @@
 """The SNMP probe: nothing without configured communities, only those communities, the vendor's
-objects only where the arc says so; against the lab's SNMP agent code on loopback."""
+objects only where the arc says so; against the lab's SNMP agent code, in a namespace the test
+makes."""
 
 from __future__ import annotations
 
@@ -24,23 +25,17 @@ from scanner.probes.base import ProbeContext
 from scanner.probes.snmp import SnmpProbe, render
 from scanner.targets import SweepPlan
 from scanner.wire import snmp_oids
+from tests.scanner.probes._netns import namespace, needs_root, run_in
 
-AGENTS = {"127.0.0.31": "hytera", "127.0.0.41": "huawei"}
+AGENTS = {"198.18.0.31": "hytera", "198.18.0.41": "huawei"}
+ADDRESSES = ("198.18.0.1", *AGENTS)
 FAST = limits.Politeness(read_timeout=0.5, host_budget=3.0)
 
 
 @pytest.fixture
-def agents() -> Iterator[tuple[int, list[dict[str, Any]]]]:
+def agents() -> Iterator[tuple[str, int, list[dict[str, Any]]]]:
     """The emulator's BER agent on one free port per address; the list collects what it got."""
     got: list[dict[str, Any]] = []
-    socks = []
-    port = 0
-    for ip in AGENTS:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind((ip, port))
-        port = sock.getsockname()[1]
-        sock.settimeout(0.1)
-        socks.append((ip, sock))
     stop = threading.Event()
 
     def serve(ip: str, sock: socket.socket) -> None:
@@ -58,25 +53,38 @@ def agents() -> Iterator[tuple[int, list[dict[str, Any]]]]:
             if community == agent.COMMUNITY[name]:
                 sock.sendto(agent.build_response(community, rid, oids, mib), peer)
 
-    threads = [threading.Thread(target=serve, args=pair, daemon=True) for pair in socks]
-    for thread in threads:
-        thread.start()
-    yield port, got
-    stop.set()
-    for thread in threads:
-        thread.join()
-    for _, sock in socks:
-        sock.close()
+    def start() -> tuple[int, list[tuple[threading.Thread, socket.socket]]]:
+        port = 0
+        running = []
+        for ip in AGENTS:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind((ip, port))
+            port = sock.getsockname()[1]
+            sock.settimeout(0.1)
+            thread = threading.Thread(target=serve, args=(ip, sock), daemon=True)
+            thread.start()
+            running.append((thread, sock))
+        return port, running
+
+    with namespace(ADDRESSES) as ns:
+        port, running = run_in(ns, start)
+        try:
+            yield ns, port, got
+        finally:
+            stop.set()
+            for thread, sock in running:
+                thread.join()
+                sock.close()
 
 
 def _ctx(credentials: Credentials | None) -> ProbeContext:
-    lo = Interface("lo", 1, None, True, True, (("127.0.0.1", "127.0.0.0/8"),))
-    first = int(ipaddress.IPv4Address("127.0.0.1"))
-    plan = SweepPlan(lo, "127.0.0.1", ((first, first + 254),))
+    lo = Interface("lo", 1, None, True, True, (("198.18.0.1", "198.18.0.0/24"),))
+    first = int(ipaddress.IPv4Address("198.18.0.1"))
+    plan = SweepPlan(lo, "198.18.0.1", ((first, first + 254),))
     prior = tuple(
-        Observation("arp", "lo", datetime.now(UTC), ip, None) for ip in (*AGENTS, "127.0.0.99")
+        Observation("arp", "lo", datetime.now(UTC), ip, None) for ip in (*AGENTS, "198.18.0.99")
     )
-    scope = Scope(targets=("127.0.0.0/24",), interfaces=("lo",))
+    scope = Scope(targets=("198.18.0.0/24",), interfaces=("lo",))
     return ProbeContext(scope=scope, plans=(plan,), prior=prior, credentials=credentials)
 
 
@@ -84,21 +92,26 @@ def _creds(*communities: str) -> Credentials:
     return Credentials(snmp=(SnmpEntry(tuple(Secret(c) for c in communities)),))
 
 
-def test_without_communities_nothing_is_sent(agents: tuple[int, list[dict[str, Any]]]) -> None:
-    port, got = agents
+Agents = tuple[str, int, list[dict[str, Any]]]
+
+
+@needs_root
+def test_without_communities_nothing_is_sent(agents: Agents) -> None:
+    ns, port, got = agents
     for credentials in (None, Credentials()):
-        (result,) = SnmpProbe(FAST, port=port).run(_ctx(credentials))
+        (result,) = run_in(ns, lambda c=credentials: SnmpProbe(FAST, port=port).run(_ctx(c)))
         assert result.stats.status is ProbeStatus.OK and result.stats.sent == 0
         assert not result.observations
     assert got == []
 
 
-def test_configured_communities_in_order(agents: tuple[int, list[dict[str, Any]]]) -> None:
-    port, got = agents
+@needs_root
+def test_configured_communities_in_order(agents: Agents) -> None:
+    ns, port, got = agents
     probe = SnmpProbe(FAST, limits.Limits(total=4), port=port)
-    (result,) = probe.run(_ctx(_creds("nope-1", "hytera", "public")))
+    (result,) = run_in(ns, lambda: probe.run(_ctx(_creds("nope-1", "hytera", "public"))))
     by_ip = {o.ip: o for o in result.observations}
-    hytera = by_ip["127.0.0.31"]
+    hytera = by_ip["198.18.0.31"]
     persona = PERSONAS["hytera"]
     assert hytera.field("sys_object_id") == "1.3.6.1.4.1.40297.1.2"
     assert (hytera.field("model"), hytera.field("firmware"), hytera.field("serial")) == (
@@ -107,24 +120,25 @@ def test_configured_communities_in_order(agents: tuple[int, list[dict[str, Any]]
         persona.serial,
     )
     assert hytera.field("enterprise_objects") == "40297"
-    huawei = by_ip["127.0.0.41"]
+    huawei = by_ip["198.18.0.41"]
     assert (huawei.field("sys_descr") or "").startswith("Huawei Versatile Routing Platform")
     assert huawei.field("model") is None  # no vendor objects known for arc 2011
     assert {e["community"] for e in got} <= {"nope-1", "hytera", "public"}
     assert all(e["pdu"] == 0xA0 for e in got)  # GET only
-    hytera_asks = [e["community"] for e in got if e["ip"] == "127.0.0.31"]
+    hytera_asks = [e["community"] for e in got if e["ip"] == "198.18.0.31"]
     assert hytera_asks == ["nope-1", "hytera", "hytera"]  # system group, then 40297 objects
     assert "hytera" not in repr(result) and "nope-1" not in repr(result)
     assert result.stats.answered == 2
 
 
-def test_per_host_entry_wins(agents: tuple[int, list[dict[str, Any]]]) -> None:
-    port, got = agents
-    net = ipaddress.ip_network("127.0.0.41/32")
+@needs_root
+def test_per_host_entry_wins(agents: Agents) -> None:
+    ns, port, got = agents
+    net = ipaddress.ip_network("198.18.0.41/32")
     creds = Credentials(snmp=(SnmpEntry((Secret("public"),), (net,)),))
-    (result,) = SnmpProbe(FAST, port=port).run(_ctx(creds))
-    assert {o.ip for o in result.observations} == {"127.0.0.41"}
-    assert {e["ip"] for e in got} == {"127.0.0.41"}
+    (result,) = run_in(ns, lambda: SnmpProbe(FAST, port=port).run(_ctx(creds)))
+    assert {o.ip for o in result.observations} == {"198.18.0.41"}
+    assert {e["ip"] for e in got} == {"198.18.0.41"}
 
 
 def test_enterprise_arcs() -> None:
@@ -154,32 +168,36 @@ def test_render_values() -> None:
     assert len(render(OctetString(b"a" * 5000))) == 1024
 
 
+@needs_root
 def test_hostile_replies_are_silent(caplog: pytest.LogCaptureFixture) -> None:
     """An agent answering a reply pysnmp cannot decode costs only its own time, no traceback."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.31", 0))
-    sock.settimeout(0.1)
     stop = threading.Event()
 
-    def serve() -> None:
+    def serve(sock: socket.socket) -> None:
         while not stop.is_set():
             try:
-                _data, peer = sock.recvfrom(4096)
+                data, peer = sock.recvfrom(4096)
             except TimeoutError:
                 continue
-            request = agent.parse_request(_data)
+            request = agent.parse_request(data)
             assert request is not None
             good = agent.build_response(request[1], request[3], request[4], {})
             sock.sendto(good.replace(b"\x80\x00", b"\x1f\x00", 1), peer)  # a tag no SNMP has
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        probe = SnmpProbe(FAST, port=sock.getsockname()[1])
-        (result,) = probe.run(_ctx(_creds("public")))
-    finally:
-        stop.set()
-        thread.join()
-        sock.close()
+    def scenario() -> Any:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("198.18.0.31", 0))
+        sock.settimeout(0.1)
+        thread = threading.Thread(target=serve, args=(sock,), daemon=True)
+        thread.start()
+        try:
+            return SnmpProbe(FAST, port=sock.getsockname()[1]).run(_ctx(_creds("public")))
+        finally:
+            stop.set()
+            thread.join()
+            sock.close()
+
+    with namespace(ADDRESSES) as ns:
+        (result,) = run_in(ns, scenario)
     assert not result.observations
     assert not [r for r in caplog.records if r.name == "asyncio"]  # what would reach stderr

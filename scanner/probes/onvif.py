@@ -2,8 +2,9 @@
 
 Where: the device-service URLs WS-Discovery advertised (`xaddrs`), but only those naming the
 address that advertised them (an XAddr never sends us to another host), else, on hosts phase 1
-gave a reason to (a discovery reply, or a covered vendor's OUI), the usual
-`http://<ip>/onvif/device_service` and the lab's `:8999`.
+gave a reason to (a camera vendor's discovery reply, an ONVIF WS-Discovery reply, a Hikvision or
+Dahua OUI, an open web port on a routed host), the usual `http://<ip>/onvif/device_service` and
+the lab's `:8999`.
 
 What: `GetSystemDateAndTime` (pre-auth in the ONVIF Core spec; it also gives the device's clock
 skew), then `GetDeviceInformation` without credentials, which some firmware answers. Only when
@@ -74,6 +75,27 @@ def endpoints_from_xaddrs(xaddrs: str, ip: str) -> list[Endpoint]:
     return found
 
 
+_VENDOR_DISCOVERY = {"sadp", "sadp-l2", "dhip", "dahua-legacy"}
+_ONVIF_TYPE = re.compile(r"\bNetworkVideoTransmitter\b|\btds:Device\b|/onvif/", re.IGNORECASE)
+_WEB_PORTS = {"80", "8000", "8080", "8999"}
+CAMERA_VENDORS = ("hikvision", "dahua")  # covered vendors whose OUI suggests a camera or NVR
+
+
+def _onvif_typed(obs: Observation) -> bool:
+    """A WS-Discovery reply from an ONVIF device (not, say, a printer's WSD metadata)."""
+    return bool(_ONVIF_TYPE.search(f"{obs.field('types') or ''} {obs.field('xaddrs') or ''}"))
+
+
+def camera_hint(obs: Observation) -> bool:
+    """Phase 1 saw something that may speak ONVIF: a camera vendor's discovery reply, an ONVIF
+    WS-Discovery reply, or (routed hosts, found by TCP connect) an open web port."""
+    if obs.probe in _VENDOR_DISCOVERY:
+        return True
+    if obs.probe == "wsd":
+        return _onvif_typed(obs)
+    return obs.mac is None and any(k == "port" and v in _WEB_PORTS for k, v in obs.fields)
+
+
 def plan_endpoints(
     ctx: ProbeContext, oui_vendor: dict[str, str | None]
 ) -> dict[str, list[Endpoint]]:
@@ -85,17 +107,17 @@ def plan_endpoints(
     for obs in ctx.prior:
         if obs.ip not in in_scope:
             continue
-        if obs.probe != "arp":
+        if camera_hint(obs):
             hinted.add(obs.ip)
         xaddrs = obs.field("xaddrs")
-        if xaddrs:
+        if xaddrs and _onvif_typed(obs):
             for endpoint in endpoints_from_xaddrs(xaddrs, obs.ip):
                 current = advertised.setdefault(obs.ip, [])
                 if endpoint not in current:
                     current.append(endpoint)
     for ip in in_scope:
         mac = hosts[ip][0]
-        if mac and oui_vendor.get(mac.upper()):
+        if mac and oui_vendor.get(mac.upper()) in CAMERA_VENDORS:
             hinted.add(ip)
     plan: dict[str, list[Endpoint]] = {}
     for ip in sorted(in_scope, key=_sort_key):

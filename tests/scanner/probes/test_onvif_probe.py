@@ -163,14 +163,20 @@ def test_plan_asks_advertised_or_hinted_hosts_in_scope_only() -> None:
     prior = [
         _obs("198.18.0.5"),  # ARP only, no hint: not asked
         _obs("198.18.0.6"),
+        _obs("198.18.0.6", "mdns", model="LaserJet"),  # mDNS alone: not a camera hint
         _obs("198.18.0.6", "sadp", model="DS-2CD"),  # hinted: the usual URLs
         _obs("198.18.0.7"),
         _obs("198.18.0.7", "wsd", xaddrs="http://198.18.0.7:8999/onvif/device_service"),
+        _obs("198.18.0.9"),  # a WSD printer: its metadata endpoint is not a device service
+        _obs("198.18.0.9", "wsd", types="wprt:PrintDeviceType", xaddrs="http://198.18.0.9:5357/x"),
+        _obs("198.18.0.10"),  # a DHIP reply: Dahua firmware, the usual URLs
+        _obs("198.18.0.10", "dhip", model="IPC-HDW"),
+        _obs("198.18.0.13", "tcp", port="8999"),  # a routed host (no MAC) with a web port
         _obs("10.1.1.1", "wsd", xaddrs="http://10.1.1.1/onvif/device_service"),  # out of scope
         _obs("198.18.0.8"),
     ]
     plan = plan_endpoints(_ctx(prior), {})
-    assert set(plan) == {"198.18.0.6", "198.18.0.7"}
+    assert set(plan) == {"198.18.0.6", "198.18.0.7", "198.18.0.10", "198.18.0.13"}
     assert [e.port for e in plan["198.18.0.6"]] == [80, 8999]
     assert not plan["198.18.0.6"][0].advertised and plan["198.18.0.7"][0].advertised
     assert [(e.port, e.advertised) for e in plan["198.18.0.7"]] == [(8999, True), (80, False)]
@@ -178,3 +184,4 @@ def test_plan_asks_advertised_or_hinted_hosts_in_scope_only() -> None:
         [Observation("arp", "lo", datetime.now(UTC), "198.18.0.8", "A4:14:37:00:00:01")]
     )
     assert set(plan_endpoints(with_oui, {"A4:14:37:00:00:01": "hikvision"})) == {"198.18.0.8"}
+    assert not plan_endpoints(with_oui, {"A4:14:37:00:00:01": "zte"})  # a router's OUI: no

@@ -60,7 +60,7 @@ def probe_run(lab: Any) -> dict[str, Any]:
 
     tool = [sys.executable, "-m", "scanner.probes", *OURS]
     argv = lab.exec_argv([*tool, "-i", lab.interface, "-t", lab.targets, "--listen", str(LISTEN)])
-    started = time.monotonic()
+    started, wall = time.monotonic(), time.time()
     proc = subprocess.run(
         argv, capture_output=True, text=True, timeout=60, env=netns.tool_environment()
     )
@@ -75,7 +75,7 @@ def probe_run(lab: Any) -> dict[str, Any]:
         else:
             obs = record["observation"]
             observations[obs["probe"]].append(obs)
-    return {"stats": stats, "obs": observations, "elapsed": elapsed}
+    return {"stats": stats, "obs": observations, "elapsed": elapsed, "span": (wall, time.time())}
 
 
 def _fields(obs: dict[str, Any]) -> dict[str, str]:
@@ -183,9 +183,17 @@ def test_decoys_carry_their_own_makers_and_covered_units_theirs(
 
 
 def test_devices_received_only_discovery_requests(lab: Any, probe_run: dict[str, Any]) -> None:
+    first, last = probe_run["span"]
+    sent_at: dict[str, list[float]] = {}
     for device in DEVICES:
-        ours = [e for e in lab.requests(device.name) if e["peer"].split(":")[0] == SCANNER_IP]
+        ours = [
+            e
+            for e in lab.requests(device.name)
+            if e["peer"].split(":")[0] == SCANNER_IP and first <= e["t"] <= last
+        ]
         assert ours, device.name
+        for entry in ours:
+            sent_at.setdefault(entry["service"].removesuffix("-http"), []).append(entry["t"])
         for entry in ours:
             service, kind = entry["service"], entry["kind"]
             if service == "ssdp-http":
@@ -201,6 +209,9 @@ def test_devices_received_only_discovery_requests(lab: Any, probe_run: dict[str,
             assert len(probes) <= 6, device.name
         fetched = [e for e in ours if e["service"] == "ssdp-http"]
         assert len(fetched) == (1 if "ssdp" in device.services else 0), device.name
+    # Each probe sends (and fetches) only inside its own listen window.
+    for service, times in sent_at.items():
+        assert max(times) - min(times) <= LISTEN + 0.1, service
 
 
 def test_full_scan_reports_model_serial_firmware(lab: Any, tmp_path: Path) -> None:

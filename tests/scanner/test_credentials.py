@@ -135,3 +135,19 @@ def test_config_file_may_name_the_credentials_file(tmp_path: Path) -> None:
     config.write_text('targets = ["10.0.0.0/24"]\ncredentials = "/etc/ndaa/creds.toml"\n')
     settings = merge({}, read_config(str(config)))
     assert settings.credentials == "/etc/ndaa/creds.toml"
+
+
+def test_cli_reads_the_file_from_the_environment_and_takes_no_secret_on_argv(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from scanner.cli import app
+
+    runner = CliRunner()
+    env = {"NDAA_SCAN_CREDENTIALS": str(tmp_path / "missing.toml")}
+    result = runner.invoke(app, ["scan", "127.0.0.1", "--dry-run"], env=env)
+    assert result.exit_code == 2 and "cannot read the credentials file" in result.output
+    for flag in ("--snmp-community", "--password", "--onvif-password"):
+        result = runner.invoke(app, ["scan", "127.0.0.1", "--dry-run", flag, "x"])
+        assert result.exit_code == 2 and "No such option" in result.output

@@ -34,6 +34,9 @@ PROBES = (
 
 
 FINDERS = ("arp", "tcp-sweep")
+# A probe that ran, or that had nothing to do (SNMP without communities), leaves the scan
+# complete; partial or failed probes make it incomplete (exit 3 when nothing is covered).
+DONE = (ProbeStatus.OK, ProbeStatus.SKIPPED)
 
 
 def default_probes(enabled: tuple[str, ...] = ()) -> list[Probe]:
@@ -81,9 +84,9 @@ def run_scan(ctx: ProbeContext, probes: list[Probe] | None = None) -> ScanRun:
         f"probe {s.name}{' on ' + s.interface if s.interface else ''}: {s.status.value}"
         f"{': ' + s.error if s.error else ''}"
         for s in stats
-        if s.status is not ProbeStatus.OK
+        if s.status not in DONE
     ]
-    complete = not ctx.stop.is_set() and all(s.status is ProbeStatus.OK for s in stats)
+    complete = not ctx.stop.is_set() and all(s.status in DONE for s in stats)
     return ScanRun(
         id=str(uuid.uuid4()),
         scope=ctx.scope,

@@ -81,9 +81,17 @@ class SnmpProbe(Probe):
         started = time.perf_counter()
         creds = ctx.credentials
         if creds is None or not creds.has_snmp:
-            # Not configured is the normal case, not a failure: "ok, sent 0" (a SKIPPED status
-            # would mark every scan without communities incomplete, exit code 3).
-            return [ProbeResult(ProbeStats(name=self.name, status=ProbeStatus.OK))]
+            # Not configured is the normal case, not a failure: skipped, which leaves the
+            # scan complete.
+            return [
+                ProbeResult(
+                    ProbeStats(
+                        name=self.name,
+                        status=ProbeStatus.SKIPPED,
+                        error="no SNMP communities configured (--credentials)",
+                    )
+                )
+            ]
         hosts = ctx.live_hosts()
         todo = [ip for ip in hosts if in_scope_of(ctx, ip) and creds.communities_for(ip)]
         counters = _Counters()

@@ -369,6 +369,9 @@ class HttpService(Service):
             authorization="authorization" in headers,
         )
         persona = self.ctx.persona
+        if path.startswith("/onvif/") and "onvif" in self.ctx.device.services and persona:
+            self._onvif(conn, peer, head, method, path, persona)
+            return
         if persona is not None and "trickle" in persona.quirks:
             self._trickle(conn, respond(None, method, path).encode() + b" " * 4096)
             return
@@ -377,6 +380,55 @@ class HttpService(Service):
             self._huge(conn)
             return
         conn.sendall(reply.encode())
+
+    def _onvif(
+        self, conn: socket.socket, peer: str, head: bytes, method: str, path: str, persona: Persona
+    ) -> None:
+        """The device service on the web server's own port, as real cameras serve it (the
+        `onvif` service answers the same on its port for the scale lab)."""
+        from scanner.lab.emulators.onvif_handler import handle_onvif, lab_credentials
+
+        text = head.decode("latin-1")
+        header_part, _, body = text.partition("\r\n\r\n")
+        headers = {
+            line.split(":", 1)[0].strip().lower(): line.split(":", 1)[1].strip()
+            for line in header_part.splitlines()[1:]
+            if ":" in line
+        }
+        try:
+            length = max(0, min(int(headers.get("content-length", "0")), 65536))
+        except ValueError:
+            length = 0
+        data = body.encode("latin-1")
+        conn.settimeout(2.0)
+        while len(data) < length:
+            try:
+                chunk = conn.recv(length - len(data))
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        log_path = getattr(self.ctx.log, "_path", None)
+        state_dir = log_path.parent.parent if log_path is not None else None
+        login = lab_credentials(state_dir) if state_dir is not None else ("", "")
+        answer = handle_onvif(persona, self.ctx.device.name, method, path, headers, data, login)
+        self.ctx.log.record(
+            "onvif",
+            peer,
+            head[: len(header_part) + 4] + data,
+            kind=answer.kind,
+            device=self.ctx.device.name,
+            status=answer.status,
+            auth=answer.auth,
+            authorized=answer.authorized,
+            port=self.port,
+        )
+        reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized"}.get(answer.status, "Error")
+        lines = [f"HTTP/1.1 {answer.status} {reason}", "Server: gSOAP/2.8"]
+        lines += [f"{name}: {value}" for name, value in answer.headers]
+        lines += [f"Content-Length: {len(answer.body)}", "Connection: close", "", ""]
+        conn.sendall("\r\n".join(lines).encode("latin-1") + answer.body)
 
     @staticmethod
     def _trickle(conn: socket.socket, data: bytes) -> None:

@@ -1,8 +1,9 @@
 """The `onvif` service: the ONVIF device service at http://<ip>:8999/onvif/device_service.
 
-Port 8999, not 80: the `http` emulator owns port 80 on the same devices (a real camera serves
-both from one web server). The lab's WS-Discovery XAddrs advertise this URL, and the scanner
-falls back to trying :80 and :8999 on camera-looking hosts. Answers come from
+A real camera serves the device service from its web server on port 80, and so does the lab:
+the `http` emulator hands `/onvif/...` to the same handler, and WS-Discovery XAddrs advertise
+port 80. This service answers on 8999 as well, for devices without the `http` emulator (the
+scale lab's cameras) and for firmware that puts ONVIF on a port of its own. Answers come from
 `onvif_handler.handle_onvif`; every request is logged whole (headers and body), so a test can
 prove no Authorization header or UsernameToken was sent without credentials.
 """

@@ -34,7 +34,7 @@ from scanner.lab.personas import Persona
 
 LAB_USER = "ndaa-lab"
 DEVICE_PATH = "/onvif/device_service"
-PORT = 8999  # 80 is the web UI emulator's; XAddrs in the lab point here
+PORT = 8999  # the device service's own port; the web UI emulator serves it on 80 too
 CREATED_TOLERANCE = 120.0  # seconds between a UsernameToken's Created and the device's clock
 ALLOWED_ACTIONS = ("GetSystemDateAndTime", "GetDeviceInformation")
 # Per-device clock skew in seconds (what GetSystemDateAndTime reports minus real UTC).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import selectors
 import socket
 import struct
@@ -82,7 +83,8 @@ class ReplyCap:
         return True
 
 
-Send = tuple[float, socket.socket, bytes, tuple[str, int]]  # (offset s, socket, payload, dest)
+Dest = tuple[str, int] | tuple[str, int, int, int]  # IPv4, or IPv6 with flow info and scope
+Send = tuple[float, socket.socket, bytes, Dest]  # (offset in the window, socket, payload, dest)
 Handler = Callable[[socket.socket, bytes, tuple[str, int]], None]
 
 
@@ -135,6 +137,53 @@ def in_plan(plan_contains: Callable[[int], bool], ip: str) -> bool:
         return plan_contains(int.from_bytes(socket.inet_aton(ip), "big"))
     except OSError:
         return False
+
+
+# /proc/thread-self/net is the calling thread's network namespace (/proc/net is the process's).
+_NET = "/proc/thread-self/net" if os.path.isdir("/proc/thread-self/net") else "/proc/net"
+IF_INET6 = f"{_NET}/if_inet6"
+_IFA_F_TENTATIVE, _IFA_F_DADFAILED = 0x40, 0x08
+
+
+def ipv6_link_local(iface: str, path: str = IF_INET6) -> str | None:
+    """The interface's usable IPv6 link-local address (what FF02::C is reached from), or None
+    when it has none: IPv6 off, or the address still in duplicate address detection."""
+    try:
+        with open(path, encoding="ascii", errors="replace") as source:
+            lines = source.read(1 << 20).splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 6 or parts[5] != iface or len(parts[0]) != 32:
+            continue
+        try:
+            scope, flags = int(parts[3], 16), int(parts[4], 16)
+            packed = bytes.fromhex(parts[0])
+        except ValueError:
+            continue
+        if scope == 0x20 and not flags & (_IFA_F_TENTATIVE | _IFA_F_DADFAILED):
+            return socket.inet_ntop(socket.AF_INET6, packed)
+    return None
+
+
+def udp6_socket(iface: str, index: int, link_local: str) -> socket.socket:
+    """A UDP socket sending IPv6 multicast out of one interface from its link-local address
+    (hop limit 1, no loopback of our own datagrams)."""
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, _SO_BINDTODEVICE, iface.encode()[:15])
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        sock.bind((link_local, 0, 0, index))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 ARP_TABLE = "/proc/net/arp"

@@ -1,6 +1,7 @@
-"""ONVIF WS-Discovery probe: typed and untyped Probes to 239.255.255.250:3702 on every chosen
-interface, each sent twice within the listen window, and the ProbeMatches, SOAP faults and Hello
-announcements that come back turned into observations.
+"""ONVIF WS-Discovery probe: typed and untyped Probes to 239.255.255.250:3702 (and FF02::C where
+the interface has an IPv6 link-local address) on every chosen interface, each sent twice within
+the listen window, and the ProbeMatches, SOAP faults and Hello announcements that come back
+turned into observations.
 
 The scopes are what identify a camera: `hardware` is the model, `name` the label (which on OEM
 units is not the maker: identification reads the maker from the other tells), and the endpoint's
@@ -12,7 +13,9 @@ from __future__ import annotations
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus
 from scanner.probes import mcast
@@ -119,13 +122,18 @@ class WsdProbe(Probe):
                 )
             except OSError as exc:  # port 3702 held exclusively: we still get ProbeMatches
                 note = f"not listening for Hello on {iface}: {exc.strerror or exc}"
-            collector = _Collector(self.name, plan, out)
-            dest = (wsd.GROUP_V4, wsd.PORT)
+            targets: list[tuple[socket.socket, mcast.Dest]] = [(out, (wsd.GROUP_V4, wsd.PORT))]
+            out6 = self._ipv6_socket(plan)
+            if out6 is not None:
+                sockets.append(out6)
+                targets.append((out6, (wsd.GROUP_V6, wsd.PORT, 0, plan.interface.index)))
+            collector = _Collector(self.name, plan, out, out6)
             payloads = [wsd.build_probe(f"urn:uuid:{uuid.uuid4()}", t) for t in PROBE_TYPES]
             retry = min(RETRY_AT, window * 0.4)
             sends: list[mcast.Send] = [
-                (round_ * retry, out, payload, dest)
+                (round_ * retry, sock, payload, dest)
                 for round_ in range(ROUNDS)
+                for sock, dest in targets
                 for payload in payloads
             ]
             sent, error = mcast.send_and_listen(
@@ -149,15 +157,46 @@ class WsdProbe(Probe):
         )
         return ProbeResult(stats, tuple(collector.observations))
 
+    @staticmethod
+    def _ipv6_socket(plan: SweepPlan) -> socket.socket | None:
+        """FF02::C is asked too where the interface has IPv6 (a link-local address)."""
+        link_local = mcast.ipv6_link_local(plan.interface.name)
+        if link_local is None or plan.interface.index <= 0:
+            return None
+        try:
+            return mcast.udp6_socket(plan.interface.name, plan.interface.index, link_local)
+        except OSError:
+            return None
+
+
+def attribute_v6(match: wsd.Match, plan_contains: Callable[[int], bool]) -> str | None:
+    """The IPv4 address (inside the targets) of a device that answered over IPv6, from its
+    XAddrs: the report's devices are keyed by IPv4 address and MAC."""
+    for xaddr in match.xaddrs:
+        try:
+            host = urlsplit(xaddr).hostname or ""
+        except ValueError:
+            continue
+        if mcast.in_plan(plan_contains, host) and host.count(".") == 3:
+            return host
+    return None
+
 
 class _Collector:
     """Turns datagrams into observations: replies to us on the sending socket, announcements
     (Hello, Bye) on the group socket; anything from outside the plan's targets is ignored."""
 
-    def __init__(self, name: str, plan: SweepPlan, unicast: socket.socket) -> None:
+    def __init__(
+        self,
+        name: str,
+        plan: SweepPlan,
+        unicast: socket.socket,
+        unicast6: socket.socket | None = None,
+    ) -> None:
         self.name = name
         self.plan = plan
         self.unicast = unicast
+        self.unicast6 = unicast6
         self.cap = mcast.ReplyCap()
         self.answered: set[str] = set()
         self.observations: list[Observation] = []
@@ -165,6 +204,9 @@ class _Collector:
         self._per_ip: dict[str, int] = {}
 
     def on_datagram(self, sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:
+        if self.unicast6 is not None and sock is self.unicast6:
+            self._on_ipv6(data, addr[0])
+            return
         ip = addr[0]
         if not mcast.in_plan(self.plan.contains, ip) or not self.cap.admit(ip, data):
             return
@@ -192,6 +234,29 @@ class _Collector:
             fields = match_fields(reply[msg.kind], match, device_mac)
             if msg.malformed:
                 fields.append(("malformed", "xml"))
+            scope_mac = wsd.normalize_mac(wsd.read_scopes(match.scopes).mac)
+            self._add(ip, device_mac or scope_mac or None, fields, data)
+
+    def _on_ipv6(self, data: bytes, source: str) -> None:
+        """A ProbeMatch that came back over IPv6, kept under the IPv4 address its XAddrs name
+        (inside the targets); one we cannot place that way is dropped."""
+        if not self.cap.admit(source, data):
+            return
+        msg = wsd.parse_message(data)
+        if msg is None or msg.kind != "probematches":
+            return
+        for match in msg.matches:
+            ip = attribute_v6(match, self.plan.contains)
+            if ip is None:
+                continue
+            self.answered.add(ip)
+            key = (ip, "ipv6", match.endpoint, *match.scopes)
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            device_mac = mcast.neighbour_mac(ip, self.plan.interface.name)
+            fields = match_fields("wsd-probematches", match, device_mac)
+            fields += [("family", "ipv6"), ("source", mcast.bound(source, 64))]
             scope_mac = wsd.normalize_mac(wsd.read_scopes(match.scopes).mac)
             self._add(ip, device_mac or scope_mac or None, fields, data)
 

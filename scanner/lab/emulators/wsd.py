@@ -27,6 +27,7 @@ from scanner.lab.emulators.base import Service
 from scanner.lab.personas import Persona
 
 GROUP = "239.255.255.250"
+GROUP_V6 = "ff02::c"
 PORT = 3702
 HELLO_EVERY = 1.0  # seconds, on the device that repeats its Hello
 HELLO_REPEATERS = ("dahua-cam",)
@@ -223,6 +224,27 @@ def answer(
     return "probe", probe_matches(persona, ip, mac, relates, seq)
 
 
+def _ipv6_socket(interface: str) -> socket.socket | None:
+    """A socket in FF02::C on the device's interface, or None where IPv6 is off. It answers
+    only once the interface has a link-local address (the lab's have none by default)."""
+    try:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    except OSError:
+        return None
+    try:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, _SO_BINDTODEVICE, interface.encode())
+        sock.bind(("::", PORT))
+        index = socket.if_nametoindex(interface)
+        mreq = socket.inet_pton(socket.AF_INET6, GROUP_V6) + struct.pack("@I", index)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
 class WsdService(Service):
     name = "wsd"
 
@@ -239,12 +261,23 @@ class WsdService(Service):
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(device.ip))
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+            sock6 = _ipv6_socket(self.ctx.interface)
             self.ctx.ready()
-            self._loop(sock, persona, stop)
+            try:
+                self._loop(sock, sock6, persona, stop)
+            finally:
+                if sock6 is not None:
+                    sock6.close()
         finally:
             sock.close()
 
-    def _loop(self, sock: socket.socket, persona: Persona, stop: threading.Event) -> None:
+    def _loop(
+        self,
+        sock: socket.socket,
+        sock6: socket.socket | None,
+        persona: Persona,
+        stop: threading.Event,
+    ) -> None:
         device = self.ctx.device
         repeat = device.name in HELLO_REPEATERS and "wsd-soap-fault" not in persona.quirks
         # A fault-answering stack is not an ONVIF device: it never announces itself.
@@ -255,11 +288,12 @@ class WsdService(Service):
                 with contextlib.suppress(OSError):
                     sock.sendto(hello(persona, device.ip, device.mac), (GROUP, PORT))
                 next_hello = time.monotonic() + HELLO_EVERY if repeat else float("inf")
-            readable, _, _ = select.select([sock], [], [], 0.2)
+            readable, _, _ = select.select([sock] if sock6 is None else [sock, sock6], [], [], 0.2)
             if not readable:
                 continue
+            sock_in = readable[0]
             try:
-                data, peer = sock.recvfrom(65535)
+                data, peer = sock_in.recvfrom(65535)
             except OSError:
                 continue
             if peer[0] == device.ip:
@@ -274,4 +308,4 @@ class WsdService(Service):
             )
             if reply is not None:
                 with contextlib.suppress(OSError):
-                    sock.sendto(reply, peer)
+                    sock_in.sendto(reply, peer)

@@ -11,7 +11,7 @@ from pathlib import Path
 from fingerprints.signatures import parse_file
 from scanner.interfaces import Interface
 from scanner.probes import mcast
-from scanner.probes.wsd import _Collector, match_fields
+from scanner.probes.wsd import _Collector, attribute_v6, match_fields
 from scanner.targets import SweepPlan
 from scanner.wire import wsd
 
@@ -162,3 +162,39 @@ def test_listen_loop_ends_on_stop_and_sends_nothing_after_window() -> None:
     finally:
         sock.close()
     assert sent == 0 and 0.25 < time.monotonic() - started < 1.0
+
+
+def test_ipv6_link_local_from_the_kernel_table(tmp_path: Path) -> None:
+    table = tmp_path / "if_inet6"
+    table.write_text(
+        "00000000000000000000000000000001 01 80 10 80       lo\n"
+        "fd000000000000000000000000000002 04 40 00 80     lab0\n"
+        "fe80000000000000a61437fffe5e210b 04 40 20 c0     lab0\n"  # tentative (DAD running)
+        "fe800000000000000000000000000001 05 40 20 80     lab1\n"
+        "fe8000000000000000fc00fffe000001 04 40 20 80     lab0\n"
+        "garbage line\n"
+    )
+    assert mcast.ipv6_link_local("lab0", str(table)) == "fe80::fc:ff:fe00:1"
+    assert mcast.ipv6_link_local("lab1", str(table)) == "fe80::1"
+    assert mcast.ipv6_link_local("eth9", str(table)) is None
+    assert mcast.ipv6_link_local("lab0", str(tmp_path / "missing")) is None
+
+
+def test_replies_over_ipv6_are_kept_under_their_ipv4_address() -> None:
+    match = _first_match(HIK)
+    assert attribute_v6(match, PLAN.contains) == "198.18.0.11"
+    outside = wsd.Match("urn:uuid:x", (), (), ("http://[fe80::1]/onvif", "http://192.0.2.1/"))
+    assert attribute_v6(outside, PLAN.contains) is None
+    col, unicast, group = _collector()
+    six = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)  # never used to send
+    col.unicast6 = six
+    try:
+        col.on_datagram(six, HIK, ("fe80::b6a3:82ff:fe0f:d92d", 3702))
+        col.on_datagram(six, FAULT, ("fe80::1", 3702))  # a fault names no address: dropped
+    finally:
+        for sock in (unicast, group, six):
+            sock.close()
+    assert col.answered == {"198.18.0.11"}
+    (obs,) = col.observations
+    assert obs.ip == "198.18.0.11" and obs.field("family") == "ipv6"
+    assert obs.field("source") == "fe80::b6a3:82ff:fe0f:d92d"

@@ -6,15 +6,21 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 
 import pytest
-from _netns_pair import Pair, log_entries, netns_pair
+from _netns_pair import Pair, log_entries, netns_pair, run_in
 
+from scanner.interfaces import Interface
 from scanner.lab.emulators.wsd import WsdService, answer
 from scanner.lab.personas import persona_for
 from scanner.lab.topology import device_by_name
+from scanner.model import ProbeResult, Scope
+from scanner.probes.base import ProbeContext
+from scanner.probes.wsd import WsdProbe
+from scanner.targets import SweepPlan
 from scanner.wire import wsd
 
 needs_lab = pytest.mark.skipif(
@@ -119,3 +125,55 @@ def test_survives_garbage_then_answers_a_probe(pair: Pair, dest: str) -> None:
     entries = [e for e in log_entries(log) if e["peer"].startswith("198.18.0.1:")]
     assert [e["kind"] for e in entries] == ["garbage"] * 5 + ["probe"]
     assert [e["answered"] for e in entries] == [False] * 5 + [True]
+
+
+def _link_locals(pair: Pair) -> None:
+    """IPv6 link-local addresses on both ends (the lab's interfaces have IPv6 off)."""
+    ends = ((pair.dev, "eth0", "fe80::a614:37ff:fe5e:210b"), (pair.cli, "cli0", "fe80::1"))
+    for ns, dev, addr in ends:
+        subprocess.run(
+            ["ip", "-n", ns, "addr", "replace", f"{addr}/64", "dev", dev, "nodad"],
+            check=True,
+            capture_output=True,
+        )
+
+
+@pytest.mark.lab
+@needs_lab
+def test_answers_over_ipv6_and_the_probe_asks_ff02_c(pair: Pair) -> None:
+    with pair.serving(WsdService, "hik-cam") as log:
+        _link_locals(pair)
+
+        def ask_v6() -> bytes | None:
+            index = socket.if_nametoindex("cli0")
+            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as client:
+                client.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+                client.bind(("fe80::1", 0, 0, index))
+                client.settimeout(2.0)
+                client.sendto(TYPED, (wsd.GROUP_V6, wsd.PORT, 0, index))
+                try:
+                    return client.recvfrom(65535)[0]
+                except TimeoutError:
+                    return None
+
+        reply = run_in(pair.cli, ask_v6)
+        assert reply is not None
+        msg = wsd.parse_message(reply)
+        assert msg is not None and msg.kind == "probematches"
+
+        def probe() -> list[ProbeResult]:
+            iface = Interface(
+                "cli0", socket.if_nametoindex("cli0"), None, True, False,
+                (("198.18.0.1", "198.18.0.0/24"),),
+            )  # fmt: skip
+            plan = SweepPlan(iface, "198.18.0.1", ((0xC6120001, 0xC61200FE),))
+            scope = Scope(targets=("198.18.0.0/24",), interfaces=("cli0",), listen=1.5)
+            return WsdProbe().run(ProbeContext(scope=scope, plans=(plan,)))
+
+        (result,) = run_in(pair.cli, probe)
+    assert result.stats.sent == 12  # three probes, twice, to 239.255.255.250 and FF02::C
+    assert result.stats.answered == 1
+    families = {o.field("family") for o in result.observations if o.ip == "198.18.0.11"}
+    assert families == {None, "ipv6"}  # the same camera, over each family
+    peers = {e["peer"].rsplit(":", 1)[0] for e in log_entries(log) if e["kind"] == "probe"}
+    assert {"fe80::1", "198.18.0.1"} <= peers

@@ -186,7 +186,7 @@ def udp6_socket(iface: str, index: int, link_local: str) -> socket.socket:
     return sock
 
 
-ARP_TABLE = "/proc/net/arp"
+ARP_TABLE = f"{_NET}/arp"
 _TABLE_MAX = 16 << 20  # bytes of the kernel's table read (a /16 of neighbours is ~5 MB)
 _TABLE_TTL = 0.5  # seconds a read of the table is reused
 _MISS_TTL = 0.02  # ... or, for an address it did not hold, this long

@@ -10,6 +10,7 @@ form (`urn:uuid:` with the MAC as its tail, or a bare `uuid:`) tells Hikvision f
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 import uuid
@@ -26,6 +27,9 @@ from scanner.wire import wsd
 PROBE_TYPES: tuple[tuple[str, ...], ...] = ((wsd.TYPE_NVT,), (wsd.TYPE_DEVICE,), ())
 ROUNDS = 2  # every probe is sent this many times, spaced within the window
 RETRY_AT = 1.0  # seconds into the window of the second round (earlier in short windows)
+_TELLING = re.compile(
+    r"^onvif://www\.onvif\.org/(?:name|hardware|location|extension|mac)/", re.IGNORECASE
+)
 
 
 def _style(match: wsd.Match, device_mac: str | None) -> tuple[str, str]:
@@ -73,8 +77,11 @@ def match_fields(reply: str, match: wsd.Match, device_mac: str | None) -> list[t
         fields.append(("location", location))
     for extension in scopes.extensions[:4]:
         fields.append(("extension", extension))
-    # One line with every tell, so a signature can require several of them together.
-    signals = [f"endpoint={style}", f"mac_tail={'yes' if tail else 'no'}", *match.scopes]
+    # One line with every tell, so a signature can require several of them together; the
+    # telling scope categories first, so the field's length bound never cuts them off.
+    telling = [s for s in match.scopes if _TELLING.match(s)]
+    rest = [s for s in match.scopes if not _TELLING.match(s)]
+    signals = [f"endpoint={style}", f"mac_tail={'yes' if tail else 'no'}", *telling, *rest]
     fields.append(("signals", " ".join(signals)))
     return [(k, mcast.bound(v)) for k, v in fields if v]
 

@@ -198,3 +198,17 @@ def test_replies_over_ipv6_are_kept_under_their_ipv4_address() -> None:
     (obs,) = col.observations
     assert obs.ip == "198.18.0.11" and obs.field("family") == "ipv6"
     assert obs.field("source") == "fe80::b6a3:82ff:fe0f:d92d"
+
+
+def test_many_scopes_never_push_the_tells_out_of_the_signals_field() -> None:
+    match = _first_match(HIK)
+    padded = wsd.Match(
+        match.endpoint,
+        match.types,
+        tuple(f"onvif://www.onvif.org/type/padding_{i:03d}" for i in range(60)) + match.scopes,
+        match.xaddrs,
+    )
+    fields = match_fields("wsd-probematches", padded, None)
+    signals = dict(fields)["signals"]
+    assert len(signals) <= mcast.FIELD_LIMIT and "location/city/hangzhou" in signals
+    assert _vendors(fields)["hikvision"] >= 0.75

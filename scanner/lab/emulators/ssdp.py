@@ -64,7 +64,11 @@ def description(persona: Persona, ip: str) -> bytes:
     elements = [
         ("deviceType", device_type),
         ("friendlyName", friendly),
-        ("manufacturer", maker or persona.brand),
+        # OEM firmware (`oem-label`) names its label as the manufacturer.
+        (
+            "manufacturer",
+            persona.brand if "oem-label" in persona.quirks else maker or persona.brand,
+        ),
         ("manufacturerURL", url),
         ("modelDescription", persona.device_type.upper()),
         ("modelName", model),

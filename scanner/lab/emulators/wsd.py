@@ -92,10 +92,12 @@ def scopes(persona: Persona, mac: str) -> list[str]:
         names = ["type/video_encoder", "Profile/Streaming"]
         if persona.device_type == "camera":
             names += ["Profile/G", "Profile/T", "type/audio_encoder"]
+        # OEM firmware (`oem-label`) puts its own label in the name scope; the rest stays.
+        label = persona.brand if "oem-label" in persona.quirks else "HIKVISION"
         names += [
             f"MAC/{mac.lower()}",
             f"hardware/{enc}",
-            f"name/HIKVISION%20{enc}",
+            f"name/{label.replace(' ', '%20')}%20{enc}",
             "location/city/hangzhou",
         ]
     elif persona.family == "dahua":

@@ -72,6 +72,16 @@ def test_dahua_and_oem_probematch(name: str, label: str) -> None:
     assert match.metadata_version == "1"
 
 
+def test_hikvision_oem_unit_keeps_the_stack_but_shows_its_label() -> None:
+    msg = _reply("lts-nvr")  # not a WS-Discovery speaker in the standard lab; its persona is
+    assert msg is not None
+    (match,) = msg.matches
+    scopes = wsd.read_scopes(match.scopes)
+    assert scopes.name == "LTS LTN8708K-P8"
+    assert scopes.locations == ("city/hangzhou",)
+    assert match.endpoint.endswith("142ffd3a7701")
+
+
 def test_quirks() -> None:
     assert _reply("uniview") is None  # wsd-typed-only: untyped probes are ignored
     typed = _reply("uniview", TYPED)

@@ -160,7 +160,7 @@ STANDARD_DEVICES: tuple[LabDevice, ...] = (
         "lts-nvr", "14:2f:fd:3a:77:01", "198.18.0.14", "nvr",
         "LTS-branded NVR (LTN8708K-P8), a Hikvision OEM unit on LTS's own MAC block",
         "Hikvision", "hikvision", "covered",
-        services=("sadp", "http", "rtsp", "tcp-ports"),
+        services=("sadp", "wsd", "http", "rtsp", "tcp-ports"),
     ),
     LabDevice(
         "dahua-cam", "3c:ef:8c:14:b2:5a", "198.18.0.21", "camera",

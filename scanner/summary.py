@@ -56,7 +56,9 @@ def progress_display(ctx: ProbeContext) -> Iterator[ProbeContext]:
         yield dataclasses.replace(ctx, progress=update)
 
 
-def print_summary(run: ScanRun, outputs: list[str], console: Console | None = None) -> None:
+def print_summary(
+    run: ScanRun, outputs: list[str], console: Console | None = None, code: int | None = None
+) -> None:
     console = console or Console()
     counts = Counter(d.finding.status for d in run.devices)
     covered, review, clear = (counts[s] for s in (Status.COVERED, Status.REVIEW, Status.CLEAR))
@@ -77,7 +79,7 @@ def print_summary(run: ScanRun, outputs: list[str], console: Console | None = No
         table.add_column("confidence", justify="right")
         for d in flagged[:TABLE_ROWS]:
             table.add_row(
-                d.finding.status.value,
+                d.finding.status.value + (" (waived)" if d.waiver and not d.waiver_expired else ""),
                 d.ip or "",
                 d.mac or "",
                 d.identity.manufacturer or "",
@@ -98,4 +100,4 @@ def print_summary(run: ScanRun, outputs: list[str], console: Console | None = No
         )
     for path in outputs:
         console.print(f"report: {path}")
-    console.print(f"exit code {int(exit_code(run))}")
+    console.print(f"exit code {int(exit_code(run)) if code is None else code}")

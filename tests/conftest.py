@@ -56,16 +56,16 @@ def postgres_server() -> Iterator[str]:
     data, log = base / "data", base / "server.log"
     port = _free_port()
     try:
+        initdb = [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
         subprocess.run(
-            [*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
-            + ["-E", "UTF8", "--no-sync"],
+            [*as_user, *initdb, "-E", "UTF8", "--no-sync"],
             check=True,
             capture_output=True,
         )
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off"
+        pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log)]
         subprocess.run(
-            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log)]
-            + ["-w", "-t", "60", "start"],
+            [*as_user, *pg_ctl, "-w", "-t", "60", "start"],
             check=True,
             capture_output=True,
         )

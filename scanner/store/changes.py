@@ -50,7 +50,9 @@ def annotate(run: ScanRun, previous: ScanRun | None) -> ScanRun:
     for d in run.devices:
         old = before.get(identity_key(d))
         if old is None:
-            devices.append(d if d.change is Change.NEW else dataclasses.replace(d, change=Change.NEW))
+            devices.append(
+                d if d.change is Change.NEW else dataclasses.replace(d, change=Change.NEW)
+            )
             continue
         change = Change.CHANGED if changed_fields(old, d) else Change.UNCHANGED
         devices.append(
@@ -160,8 +162,7 @@ def render_text(result: Diff) -> str:
     lines = [
         f"site {new.scope.site}: run {old.id[:8]} ({_when(old)}) -> run {new.id[:8]} "
         f"({_when(new)}{'' if new.complete else ', INCOMPLETE'})",
-        ", ".join(f"{result.count(c)} {c}" for c in CATEGORIES)
-        + f", {result.unchanged} unchanged",
+        ", ".join(f"{result.count(c)} {c}" for c in CATEGORIES) + f", {result.unchanged} unchanged",
     ]
     for e in result.entries:
         d = e.device

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from scanner.errors import UserError
 from scanner.model import (
     Change,
+    Device,
     OuiSource,
     ProbeStats,
     ProbeStatus,
@@ -317,7 +318,9 @@ class Store:
 
     def load(self, run_id: str) -> ScanRun:
         with self._conn() as conn:
-            row = conn.execute(sa.select(schema.runs).where(schema.runs.c.id == run_id)).one_or_none()
+            row = conn.execute(
+                sa.select(schema.runs).where(schema.runs.c.id == run_id)
+            ).one_or_none()
             if row is None:
                 raise UserError(f"no run {run_id!r} in the store", "`ndaa-scan history` lists them")
             probe_rows = conn.execute(
@@ -334,7 +337,7 @@ class Store:
         return _run_from_row(row, probe_rows, devices)
 
 
-def _run_from_row(row: Any, probe_rows: list[Any], devices: tuple[Any, ...]) -> ScanRun:
+def _run_from_row(row: Any, probe_rows: Sequence[Any], devices: tuple[Device, ...]) -> ScanRun:
     scope: dict[str, Any] = row.scope
     oui: dict[str, str] = row.oui_source
     return ScanRun(

@@ -100,6 +100,8 @@ def _one(entry: Any, where: str) -> Waiver:
         match = f"mac:{mac}"
     else:
         match = f"serial:{_text(entry, 'serial', where)}"
+    justification = _text(entry, "justification", where)
+    approver = _text(entry, "approver", where)
     expires = entry.get("expires")
     if isinstance(expires, str):
         try:
@@ -113,8 +115,8 @@ def _one(entry: Any, where: str) -> Waiver:
         )
     return Waiver(
         match=match,
-        justification=_text(entry, "justification", where),
-        approver=_text(entry, "approver", where),
+        justification=justification,
+        approver=approver,
         expires=expires,
         reference=_text(entry, "reference", where, required=False),
     )

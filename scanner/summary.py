@@ -79,7 +79,7 @@ def print_summary(
         table.add_column("confidence", justify="right")
         for d in flagged[:TABLE_ROWS]:
             table.add_row(
-                d.finding.status.value + (" (waived)" if d.waiver and not d.waiver_expired else ""),
+                d.finding.status.value,
                 d.ip or "",
                 d.mac or "",
                 d.identity.manufacturer or "",
@@ -91,6 +91,17 @@ def print_summary(
             console.print(
                 f"... and {len(flagged) - TABLE_ROWS:,} more flagged devices: see the report"
             )
+    waived = [d for d in run.devices if d.waiver is not None]
+    for d in waived[:TABLE_ROWS]:
+        w = d.waiver
+        assert w is not None
+        state = "waiver EXPIRED" if d.waiver_expired else "waived"
+        console.print(
+            f"{state}: {d.ip or ''} {d.mac or ''} ({d.finding.status.value}) until "
+            f"{w.expires.isoformat()}, approved by {w.approver}: {w.justification}",
+            highlight=False,
+            soft_wrap=True,
+        )
     for warning in run.warnings:
         console.print(f"warning: {warning}")
     for probe in run.probes:

@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -39,9 +40,15 @@ def _free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class PgServer:
+    url: str  # without a database name: postgresql+psycopg://postgres@127.0.0.1:PORT
+    socket_dir: str  # its Unix socket, reachable from inside the lab's network namespaces
+    port: int
+
+
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A server URL without a database name: postgresql+psycopg://postgres@127.0.0.1:PORT."""
+def postgres_server() -> Iterator[PgServer]:
     bindir = _pg_bin()
     if bindir is None:
         pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
@@ -76,7 +83,7 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
         pytest.fail(f"could not start PostgreSQL: {text}")
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+        yield PgServer(f"postgresql+psycopg://postgres@127.0.0.1:{port}", str(base), port)
     finally:
         subprocess.run(
             [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
@@ -86,15 +93,39 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture
-def postgres_url(postgres_server: str) -> Iterator[str]:
-    """A fresh, empty database on the throwaway server for one test."""
+def _create_db(server: PgServer) -> str:
     import psycopg
 
     name = f"t_{uuid.uuid4().hex[:12]}"
-    dsn = postgres_server.replace("postgresql+psycopg", "postgresql") + "/postgres"
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(_admin_dsn(server), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{postgres_server}/{name}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    return name
+
+
+def _admin_dsn(server: PgServer) -> str:
+    return server.url.replace("postgresql+psycopg", "postgresql") + "/postgres"
+
+
+def _drop_db(server: PgServer, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_admin_dsn(server), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PgServer) -> Iterator[str]:
+    """A fresh, empty database on the throwaway server for one test (over loopback TCP)."""
+    name = _create_db(postgres_server)
+    yield f"{postgres_server.url}/{name}"
+    _drop_db(postgres_server, name)
+
+
+@pytest.fixture
+def postgres_socket_url(postgres_server: PgServer) -> Iterator[str]:
+    """The same over the server's Unix socket, as a user would write it (plain postgresql://):
+    a scanner inside a lab namespace has its own loopback and cannot reach ours."""
+    name = _create_db(postgres_server)
+    server = postgres_server
+    yield f"postgresql://postgres@/{name}?host={server.socket_dir}&port={server.port}"
+    _drop_db(postgres_server, name)

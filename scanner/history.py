@@ -46,7 +46,7 @@ def prepare(
     try:
         store = Store.open(store_url)
         pending.store = store
-        pending.run = annotate(run, store.previous_for(run.scope.site))
+        pending.run = annotate(run, store.previous_marks(run.scope.site))
     except UserError as exc:
         pending.error = exc
     return pending

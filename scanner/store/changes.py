@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from scanner.model import Change, Device, ScanRun, Status
@@ -15,49 +17,87 @@ _RANK = {Status.COVERED: 0, Status.REVIEW: 1, Status.CLEAR: 2}
 CATEGORIES = ("new", "reappeared", "changed", "gone")
 
 
-def _fields(d: Device) -> dict[str, str | None]:
+_FIELDS = (
+    "ip",
+    "mac",
+    "status",
+    "covered_vendor",
+    "manufacturer",
+    "brand",
+    "model",
+    "serial",
+    "firmware",
+    "device_type",
+    "interface",
+    "hostnames",
+)
+
+
+def _values(d: Device) -> tuple[str | None, ...]:
+    """The fields a change is judged by, in _FIELDS order."""
     i = d.identity
-    return {
-        "ip": d.ip,
-        "mac": d.mac,
-        "status": d.finding.status.value,
-        "covered_vendor": d.finding.covered_vendor,
-        "manufacturer": i.manufacturer,
-        "brand": i.brand,
-        "model": i.model,
-        "serial": i.serial,
-        "firmware": i.firmware,
-        "device_type": i.device_type,
-        "interface": d.interface,
-        "hostnames": ", ".join(d.hostnames) or None,
-    }
+    return (
+        d.ip,
+        d.mac,
+        d.finding.status.value,
+        d.finding.covered_vendor,
+        i.manufacturer,
+        i.brand,
+        i.model,
+        i.serial,
+        i.firmware,
+        i.device_type,
+        d.interface,
+        ", ".join(d.hostnames) or None,
+    )
+
+
+def _with(device: Device, **values: object) -> Device:
+    """dataclasses.replace without its per-call cost (about 15 us, a second on a /16): a shallow
+    copy of a frozen dataclass with some fields set, which is all replace() does for Device."""
+    copy = object.__new__(Device)
+    copy.__dict__.update(device.__dict__, **values)
+    return copy
 
 
 def changed_fields(old: Device, new: Device) -> tuple[tuple[str, str | None, str | None], ...]:
     """(field, old value, new value) for every field a reader would call a change. Confidence
     and timestamps are left out: they move on every run without meaning anything."""
-    a, b = _fields(old), _fields(new)
-    return tuple((name, a[name], b[name]) for name in a if a[name] != b[name])
+    pairs = zip(_FIELDS, _values(old), _values(new), strict=True)
+    return tuple((name, a, b) for name, a, b in pairs if a != b)
 
 
-def annotate(run: ScanRun, previous: ScanRun | None) -> ScanRun:
-    """Fill each device's `change` against the previous run of the site and carry its
-    `first_seen` over; with no previous run every device is new."""
+def digest(device: Device) -> str:
+    """A short hash of the fields `changed_fields` compares, stored with each device so a new
+    run is compared with the previous one without reading that run's devices back whole."""
+    return hashlib.blake2b(repr(_values(device)).encode(), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What the comparison needs of a device in the previous run."""
+
+    digest: str
+    first_seen: datetime
+
+
+def marks_of(run: ScanRun) -> dict[str, Mark]:
+    return {identity_key(d): Mark(digest(d), d.first_seen) for d in run.devices}
+
+
+def annotate(run: ScanRun, previous: Mapping[str, Mark] | None) -> ScanRun:
+    """Fill each device's `change` against the previous run of the site (its marks, by
+    identity key) and carry its `first_seen` over; with no previous run every device is new."""
     if previous is None:
         return run
-    before = {identity_key(d): d for d in previous.devices}
     devices = []
     for d in run.devices:
-        old = before.get(identity_key(d))
+        old = previous.get(identity_key(d))
         if old is None:
-            devices.append(
-                d if d.change is Change.NEW else dataclasses.replace(d, change=Change.NEW)
-            )
+            devices.append(d if d.change is Change.NEW else _with(d, change=Change.NEW))
             continue
-        change = Change.CHANGED if changed_fields(old, d) else Change.UNCHANGED
-        devices.append(
-            dataclasses.replace(d, change=change, first_seen=min(old.first_seen, d.first_seen))
-        )
+        change = Change.UNCHANGED if old.digest == digest(d) else Change.CHANGED
+        devices.append(_with(d, change=change, first_seen=min(old.first_seen, d.first_seen)))
     return dataclasses.replace(run, devices=tuple(devices))
 
 

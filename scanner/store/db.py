@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +31,8 @@ from scanner.model import (
     Status,
 )
 from scanner.store import schema
-from scanner.store.codec import device_data, device_from_data, identity_key
+from scanner.store.changes import Mark, digest
+from scanner.store.codec import Moments, device_data, device_from_data, identity_key
 from scanner.store.paths import normalize_url, shown_url
 
 _BATCH = 5000  # device rows per INSERT batch: bounded memory, few round trips
@@ -178,6 +180,7 @@ class Store:
                         for p in run.probes
                     ],
                 )
+            when = Moments()
             for start in range(0, len(run.devices), _BATCH):
                 conn.execute(
                     schema.devices.insert(),
@@ -192,7 +195,9 @@ class Store:
                             "covered_vendor": d.finding.covered_vendor,
                             "change": d.change.value,
                             "waived": d.waiver is not None and not d.waiver_expired,
-                            "data": device_data(d),
+                            "digest": digest(d),
+                            "first_seen": d.first_seen,
+                            "data": device_data(d, when),
                         }
                         for d in run.devices[start : start + _BATCH]
                     ],
@@ -304,6 +309,16 @@ class Store:
         run_id = self.latest(site, complete_only=True) or self.latest(site)
         return None if run_id is None else self.load(run_id)
 
+    def previous_marks(self, site: str) -> dict[str, Mark] | None:
+        """`previous_for`, reduced to what the comparison needs (no device documents parsed)."""
+        run_id = self.latest(site, complete_only=True) or self.latest(site)
+        if run_id is None:
+            return None
+        d = schema.devices
+        query = sa.select(d.c.key, d.c.digest, d.c.first_seen).where(d.c.run_id == run_id)
+        with self._conn() as conn:
+            return {key: Mark(dig, _aware(first)) for key, dig, first in conn.execute(query)}
+
     def keys_before(self, site: str, before: datetime) -> set[str]:
         """Identity keys seen in the runs of `site` that started before `before`."""
         r, d = schema.runs, schema.devices
@@ -387,8 +402,13 @@ def _engine(url: str) -> Engine:
             except OSError as exc:
                 raise ValueError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
         # Several sites may share one file; wait for a writer instead of failing at once.
-        return sa.create_engine(url, connect_args={"timeout": 30})
-    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        return sa.create_engine(url, connect_args={"timeout": 30}, json_serializer=_json)
+    return sa.create_engine(
+        url, pool_pre_ping=True, connect_args={"connect_timeout": 10}, json_serializer=_json
+    )
+
+
+_json = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 def _reason(exc: SQLAlchemyError) -> str:

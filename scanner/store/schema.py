@@ -75,6 +75,8 @@ devices = Table(
     Column("covered_vendor", String(20)),
     Column("change", String(20), nullable=False),
     Column("waived", Boolean, nullable=False),  # an active waiver at the time of the run
+    Column("digest", String(32), nullable=False),  # of the fields a change is judged by
+    Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("data", JSON, nullable=False),
     Index("ix_devices_run_key", "run_id", "key"),
     Index("ix_devices_key", "key"),

@@ -8,7 +8,7 @@ from store_factory import DAHUA, HIK, PC, PRINTER, T0, dev, run
 
 from scanner.model import Change, Status
 from scanner.store import Store
-from scanner.store.changes import annotate, diff, exit_code, render_text, to_dict
+from scanner.store.changes import annotate, diff, exit_code, marks_of, render_text, to_dict
 from scanner.store.codec import identity_key
 
 
@@ -32,7 +32,7 @@ def test_dhcp_move_is_the_same_device_changed() -> None:
         [dev("198.18.0.57", HIK, Status.COVERED, at=later), dev("198.18.0.20", PC, at=later)],
         hours=24,
     )
-    got = {d.mac: d for d in annotate(after, before).devices}
+    got = {d.mac: d for d in annotate(after, marks_of(before)).devices}
     assert got[HIK].change is Change.CHANGED
     assert got[HIK].first_seen == T0  # carried over from the earlier run
     assert got[PC].change is Change.UNCHANGED

@@ -15,6 +15,7 @@ from store_factory import DAHUA, HIK, PC, PRINTER, dev, run
 from scanner.errors import UserError
 from scanner.model import Change, Status, Waiver
 from scanner.store import Store, StoreError, combined_latest, normalize_url
+from scanner.store.changes import marks_of
 from scanner.store.paths import data_dir, default_url
 
 
@@ -72,6 +73,7 @@ def test_previous_run_prefers_the_latest_complete_one(store_url: str) -> None:
         previous = store.previous_for("default")
         assert previous is not None and previous.id == full.id
         assert store.latest("default") == partial.id
+        assert store.previous_marks("default") == marks_of(full)
 
 
 def test_run_ids_resolve_by_prefix(store_url: str) -> None:

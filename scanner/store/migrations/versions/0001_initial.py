@@ -65,6 +65,8 @@ def upgrade() -> None:
         sa.Column("covered_vendor", sa.String(20)),
         sa.Column("change", sa.String(20), nullable=False),
         sa.Column("waived", sa.Boolean, nullable=False),
+        sa.Column("digest", sa.String(32), nullable=False),
+        sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
         sa.Column("data", sa.JSON, nullable=False),
     )
     op.create_index("ix_devices_run_key", "devices", ["run_id", "key"])

@@ -522,9 +522,16 @@ def _show_user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from scanner import logs
+
+        logs.setup()  # text on stderr until a command asks for JSON lines
         try:
             return fn(*args, **kwargs)
         except UserError as exc:
+            if logs.json_enabled():  # --log-format json: errors are log lines too
+                fields = {"hint": exc.hint, "exit_code": exc.exit_code}
+                logs.get().error(exc.message, extra={"fields": fields})
+                raise typer.Exit(exc.exit_code) from None
             typer.secho(f"error: {exc.message}", err=True, fg=typer.colors.RED)
             if exc.hint:
                 typer.echo(f"  hint: {exc.hint}", err=True)

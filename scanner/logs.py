@@ -41,3 +41,7 @@ def setup(fmt: str = "text", quiet: bool = False) -> logging.Logger:
 
 def get() -> logging.Logger:
     return logging.getLogger(LOGGER)
+
+
+def json_enabled() -> bool:
+    return any(isinstance(h.formatter, JsonLines) for h in logging.getLogger(LOGGER).handlers)

@@ -220,3 +220,14 @@ def test_diff_needs_a_site_when_several(sweeps: list[list[Any]], store_url: str)
     scan(store_url, "--site", "b")
     code, output = cli("diff", "--store", store_url)
     assert code == 2 and "several sites (a, b)" in output
+
+
+def test_errors_are_json_lines_too(sweeps: list[list[Any]], tmp_path: Path) -> None:
+    sweeps += [BASE]
+    broken = tmp_path / "runs.db"
+    broken.write_bytes(b"garbage" * 1000)
+    args = ["scan", "198.18.0.0/24", "-i", "lab0", "--store", str(broken), "--log-format", "json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    (error,) = [json.loads(x) for x in result.stderr.splitlines() if '"level": "error"' in x]
+    assert "not a database" in error["message"] and error["hint"] and error["exit_code"] == 2

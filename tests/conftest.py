@@ -1,4 +1,5 @@
-"""Fixtures shared across test folders: a real, throwaway PostgreSQL server.
+"""Fixtures shared across test folders: a data directory of the tests' own, and a real,
+throwaway PostgreSQL server.
 
 CI installs Debian's `postgresql` package; this starts its binaries on loopback in a temporary
 directory (as the `postgres` user when we are root, since initdb refuses to run as root), with
@@ -20,6 +21,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_data_dir() -> Iterator[None]:
+    """Scans store their runs and take their site locks in the user's data directory: the tests
+    (and the scans they run as subprocesses, which inherit the environment) use a throwaway one,
+    never the real store of whoever runs them."""
+    old = os.environ.get("XDG_DATA_HOME")
+    base = tempfile.mkdtemp(prefix="ndaa-data-")
+    os.environ["XDG_DATA_HOME"] = base
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("XDG_DATA_HOME", None)
+        else:
+            os.environ["XDG_DATA_HOME"] = old
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _pg_bin() -> Path | None:

@@ -607,7 +607,9 @@ def history(
     ctx: typer.Context,
     store: _StoreOpt = None,
     site: _SiteOpt = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many runs.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", help="At most this many runs.", metavar="N", min=1)
+    ] = 50,
     format: _OutFormatOpt = "text",
     config: _ConfigOpt = None,
 ) -> None:
@@ -660,7 +662,9 @@ def history(
 
 @history_app.command("prune")
 def history_prune(
-    keep: Annotated[int, typer.Option("--keep", help="Runs to keep per site (newest).")],
+    keep: Annotated[
+        int, typer.Option("--keep", help="Runs to keep per site (newest).", metavar="N")
+    ],
     store: _StoreOpt = None,
     site: _SiteOpt = None,
     config: _ConfigOpt = None,
@@ -682,9 +686,21 @@ def history_prune(
 )
 def diff(
     old: Annotated[
-        str | None, typer.Argument(help="Older run id (or a prefix of it, as history shows).")
+        str | None,
+        typer.Argument(
+            help="Older run id (or a prefix of it, as history shows).",
+            metavar="OLD",
+            show_default=False,
+        ),
     ] = None,
-    new: Annotated[str | None, typer.Argument(help="Newer run id (default: the latest).")] = None,
+    new: Annotated[
+        str | None,
+        typer.Argument(
+            help="Newer run id (default: the latest of OLD's site).",
+            metavar="NEW",
+            show_default=False,
+        ),
+    ] = None,
     store: _StoreOpt = None,
     site: _SiteOpt = None,
     format: _OutFormatOpt = "text",

@@ -7,17 +7,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from scanner import logs
 from scanner.errors import UserError
 from scanner.model import Device, ScanRun, Waiver
+
+if TYPE_CHECKING:
+    from scanner.store import Store
 
 
 @dataclass
 class Pending:
     run: ScanRun  # what the reports show: waivers applied, changes filled when the store worked
     store_url: str | None
-    store: object | None = None  # an open scanner.store.Store
+    store: Store | None = None  # open until save()
     error: UserError | None = None
 
 
@@ -54,10 +58,8 @@ def prepare(
 
 def save(pending: Pending) -> UserError | None:
     """Store the run; returns the error to report (after the reports were written), if any."""
-    from scanner.store import Store
-
     store = pending.store
-    if pending.error is not None or not isinstance(store, Store):
+    if pending.error is not None or store is None:
         return pending.error
     started = time.perf_counter()
     try:

@@ -4,6 +4,7 @@ versions, and every failure a user can cause ending in a UserError with a hint."
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -99,6 +100,13 @@ def test_combined_latest_takes_each_sites_latest_run(store_url: str) -> None:
     assert any("plant" in w and "incomplete" in w for w in combined.warnings)
     assert set(combined.scope.interfaces) == {"hq:eth0", "plant:eth0"}
     assert combined.scope.target_count == 512
+    from reports import get_format
+    from reports.schema import validate
+
+    doc = json.loads(get_format("json").render(combined))
+    validate(doc)
+    assert {d["site"] for d in doc["devices"]} == {"hq", "plant"}
+    assert b"plant" in get_format("html").render(combined)
 
 
 def test_combined_of_an_empty_store_is_a_user_error(store_url: str) -> None:

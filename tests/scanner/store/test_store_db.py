@@ -214,3 +214,20 @@ def test_times_come_back_aware_in_utc(store_url: str) -> None:
         (summary,) = store.runs()
     assert summary.started == r.started and summary.started.utcoffset() is not None
     assert isinstance(summary.started, datetime) and r.started.tzinfo is UTC
+
+
+def test_nothing_heavy_is_imported_before_the_sweep() -> None:
+    """A scan installs its SIGTERM handler only after its imports: SQLAlchemy (a second under
+    load) must wait until the sweep is over."""
+    import subprocess
+    import sys
+
+    code = "import scanner.store, scanner.store.paths, scanner.history, scanner.lock, scanner.logs"
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    assert "sqlalchemy" not in out.stderr and "alembic" not in out.stderr

@@ -6,6 +6,7 @@ for readers, this is what the store needs to turn a row back into the same Devic
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -43,16 +44,62 @@ class Moments:
         return self._text
 
 
-def _evidence(e: Evidence, when: Callable[[datetime], str]) -> list[Any]:
+class Strings:
+    """The run's table of repeated texts. A /16 repeats the same evidence source, OUI detail,
+    rationale and Section 889 basis tens of thousands of times; each device document refers to
+    them by number, which halves the store's size and its write time."""
+
+    MIN = 24  # shorter texts are cheaper inline than as a reference
+
+    def __init__(self, table: list[str] | None = None) -> None:
+        self.table: list[str] = table if table is not None else []
+        self._index: dict[str, int] = {text: n for n, text in enumerate(self.table)}
+        self._bases: dict[Basis, int] = {}
+        self._loaded: dict[int, Basis] = {}
+
+    def ref(self, text: str | None) -> str | int | None:
+        if text is None or len(text) < self.MIN:
+            return text
+        n = self._index.get(text)
+        if n is None:
+            n = self._index[text] = len(self.table)
+            self.table.append(text)
+        return n
+
+    def text(self, value: str | int | None) -> str | None:
+        return self.table[value] if isinstance(value, int) else value
+
+    def basis_ref(self, basis: Basis) -> int:
+        n = self._bases.get(basis)
+        if n is None:
+            n = self._bases[basis] = len(self.table)
+            self.table.append(json.dumps(_basis(basis)))
+        return n
+
+    def basis(self, n: int) -> Basis:
+        found = self._loaded.get(n)
+        if found is None:
+            found = self._loaded[n] = _load_basis(json.loads(self.table[n]))
+        return found
+
+
+def _same(a: datetime, b: datetime) -> bool:
+    """The same moment written the same way (a round trip must give back equal objects)."""
+    return a is b or (a == b and a.utcoffset() == b.utcoffset())
+
+
+def _evidence(
+    e: Evidence, last_seen: datetime, when: Callable[[datetime], str], strings: Strings
+) -> list[Any]:
     return [
         e.signal,
         e.value,
         e.vendor,
         e.certainty,
-        e.source,
-        when(e.observed_at),
+        strings.ref(e.source),
+        None if _same(e.observed_at, last_seen) else when(e.observed_at),  # usually is
         e.interface,
-        e.detail,
+        strings.ref(e.detail),
     ]
 
 
@@ -87,7 +134,9 @@ def _drop_empty(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if v is not None and v != [] and v != ""}
 
 
-def device_data(d: Device, when: Callable[[datetime], str] | None = None) -> dict[str, Any]:
+def device_data(
+    d: Device, strings: Strings, when: Callable[[datetime], str] | None = None
+) -> dict[str, Any]:
     when = when or Moments()
     i, f = d.identity, d.finding
     first = when(d.first_seen)
@@ -107,12 +156,12 @@ def device_data(d: Device, when: Callable[[datetime], str] | None = None) -> dic
             "firmware": i.firmware,
             "device_type": i.device_type,
             "identity_vendor": i.covered_vendor,
-            "evidence": [_evidence(e, when) for e in i.evidence],
+            "evidence": [_evidence(e, d.last_seen, when, strings) for e in i.evidence],
             "status": f.status.value,
             "confidence": f.confidence,
             "covered_vendor": f.covered_vendor,
-            "rationale": f.rationale,
-            "basis": _basis(f.basis) if f.basis is not None else None,
+            "rationale": strings.ref(f.rationale),
+            "basis": strings.basis_ref(f.basis) if f.basis is not None else None,
             "first_seen": first,
             "last_seen": last if last != first else None,
             "change": d.change.value,
@@ -140,12 +189,14 @@ def _load_basis(b: dict[str, Any]) -> Basis:
     )
 
 
-def device_from_data(data: dict[str, Any]) -> Device:
+def device_from_data(data: dict[str, Any], strings: Strings) -> Device:
     get = data.get
+    text = strings.text
     w = get("waiver")
     basis = get("basis")
     first_seen = datetime.fromisoformat(data["first_seen"])
     last = get("last_seen")
+    last_seen = datetime.fromisoformat(last) if last else first_seen
     return Device(
         ip=get("ip"),
         mac=get("mac"),
@@ -159,19 +210,28 @@ def device_from_data(data: dict[str, Any]) -> Device:
             device_type=get("device_type"),
             covered_vendor=get("identity_vendor"),
             evidence=tuple(
-                Evidence(s, v, vendor, c, src, datetime.fromisoformat(at), iface, detail)
-                for s, v, vendor, c, src, at, iface, detail in get("evidence", ())
+                Evidence(
+                    sig,
+                    v,
+                    vendor,
+                    c,
+                    text(src) or "",
+                    datetime.fromisoformat(at) if at is not None else last_seen,
+                    iface,
+                    text(detail) or "",
+                )
+                for sig, v, vendor, c, src, at, iface, detail in get("evidence", ())
             ),
         ),
         finding=Finding(
             status=Status(data["status"]),
             confidence=get("confidence", 0.0),
             covered_vendor=get("covered_vendor"),
-            basis=_load_basis(basis) if basis is not None else None,
-            rationale=get("rationale", ""),
+            basis=strings.basis(basis) if basis is not None else None,
+            rationale=text(get("rationale")) or "",
         ),
         first_seen=first_seen,
-        last_seen=datetime.fromisoformat(last) if last else first_seen,
+        last_seen=last_seen,
         hostnames=tuple(get("hostnames", ())),
         other_ips=tuple(get("other_ips", ())),
         notes=tuple(get("notes", ())),

@@ -32,7 +32,13 @@ from scanner.model import (
 )
 from scanner.store import schema
 from scanner.store.changes import Mark, digest
-from scanner.store.codec import Moments, device_data, device_from_data, identity_key
+from scanner.store.codec import (
+    Moments,
+    Strings,
+    device_data,
+    device_from_data,
+    identity_key,
+)
 from scanner.store.paths import normalize_url, shown_url
 
 _BATCH = 5000  # device rows per INSERT batch: bounded memory, few round trips
@@ -155,6 +161,7 @@ class Store:
                         "target_count": scope.target_count,
                     },
                     "warnings": list(run.warnings),
+                    "strings": [],  # filled in once the devices are written
                     "devices": len(run.devices),
                     "covered": counts[Status.COVERED],
                     "review": counts[Status.REVIEW],
@@ -180,7 +187,7 @@ class Store:
                         for p in run.probes
                     ],
                 )
-            when = Moments()
+            when, strings = Moments(), Strings()
             for start in range(0, len(run.devices), _BATCH):
                 conn.execute(
                     schema.devices.insert(),
@@ -197,11 +204,15 @@ class Store:
                             "waived": d.waiver is not None and not d.waiver_expired,
                             "digest": digest(d),
                             "first_seen": d.first_seen,
-                            "data": device_data(d, when),
+                            "data": device_data(d, strings, when),
                         }
                         for d in run.devices[start : start + _BATCH]
                     ],
                 )
+            conn.execute(
+                schema.runs.update().where(schema.runs.c.id == run.id),
+                {"strings": strings.table},
+            )
 
     def prune(self, keep: int, site: str | None = None) -> int:
         """Delete all but the `keep` latest runs of each site (or of `site`); returns how many
@@ -348,7 +359,8 @@ class Store:
                 .where(schema.devices.c.run_id == run_id)
                 .order_by(schema.devices.c.id)
             ).scalars()
-            devices = tuple(device_from_data(item) for item in data)
+            strings = Strings(list(row.strings))
+            devices = tuple(device_from_data(item, strings) for item in data)
         return _run_from_row(row, probe_rows, devices)
 
 

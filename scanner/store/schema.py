@@ -38,6 +38,7 @@ runs = Table(
     Column("oui_source", JSON, nullable=False),
     Column("scope", JSON, nullable=False),
     Column("warnings", JSON, nullable=False),
+    Column("strings", JSON, nullable=False),  # repeated texts the device documents refer to
     Column("devices", Integer, nullable=False),
     Column("covered", Integer, nullable=False),
     Column("review", Integer, nullable=False),
@@ -78,6 +79,5 @@ devices = Table(
     Column("digest", String(32), nullable=False),  # of the fields a change is judged by
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("data", JSON, nullable=False),
-    Index("ix_devices_run_key", "run_id", "key"),
-    Index("ix_devices_key", "key"),
+    Index("ix_devices_run", "run_id"),  # every query reads one run's devices
 )

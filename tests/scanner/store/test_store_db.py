@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,10 @@ def test_a_run_comes_back_as_it_went_in(store_url: str) -> None:
             dev("198.18.0.13", None, hostnames=("nas",), notes=("proxy-ARP",)),
         ]
     )
+    hik = original.devices[0]
+    later = hik.last_seen + timedelta(seconds=5)
+    moved = dataclasses.replace(hik, last_seen=later, first_seen=later - timedelta(hours=1))
+    original = dataclasses.replace(original, devices=(moved, *original.devices[1:]))
     with Store.open(store_url) as store:
         store.save(original)
         loaded = store.load(original.id)

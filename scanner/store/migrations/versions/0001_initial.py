@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("oui_source", sa.JSON, nullable=False),
         sa.Column("scope", sa.JSON, nullable=False),
         sa.Column("warnings", sa.JSON, nullable=False),
+        sa.Column("strings", sa.JSON, nullable=False),
         sa.Column("devices", sa.Integer, nullable=False),
         sa.Column("covered", sa.Integer, nullable=False),
         sa.Column("review", sa.Integer, nullable=False),
@@ -69,8 +70,7 @@ def upgrade() -> None:
         sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
         sa.Column("data", sa.JSON, nullable=False),
     )
-    op.create_index("ix_devices_run_key", "devices", ["run_id", "key"])
-    op.create_index("ix_devices_key", "devices", ["key"])
+    op.create_index("ix_devices_run", "devices", ["run_id"])
 
 
 def downgrade() -> None:

@@ -7,7 +7,7 @@ for readers, this is what the store needs to turn a row back into the same Devic
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -56,9 +56,28 @@ class Strings:
         self._index: dict[str, int] = {text: n for n, text in enumerate(self.table)}
         self._bases: dict[Basis, int] = {}
         self._loaded: dict[int, Basis] = {}
+        self._repeated: set[str] | None = None  # None: every long text goes into the table
+
+    def expect(self, devices: Iterable[Device]) -> None:
+        """Take note of which texts repeat in these devices: only those go into the table (a
+        raw frame, different for every device, would only grow it)."""
+        seen: set[str] = set()
+        repeated: set[str] = set()
+        for d in devices:
+            texts = [d.finding.rationale]
+            for e in d.identity.evidence:
+                texts += (e.source, e.detail)
+            for text in texts:
+                if text in seen:
+                    repeated.add(text)
+                else:
+                    seen.add(text)
+        self._repeated = repeated
 
     def ref(self, text: str | None) -> str | int | None:
         if text is None or len(text) < self.MIN:
+            return text
+        if self._repeated is not None and text not in self._repeated:
             return text
         n = self._index.get(text)
         if n is None:

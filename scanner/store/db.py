@@ -188,6 +188,7 @@ class Store:
                     ],
                 )
             when, strings = Moments(), Strings()
+            strings.expect(run.devices)
             for start in range(0, len(run.devices), _BATCH):
                 conn.execute(
                     schema.devices.insert(),

@@ -98,3 +98,26 @@ def test_reappeared_comes_from_the_store(store_url: str) -> None:
     assert seen == {f"mac:{HIK}"}
     result = diff(second, third, seen)
     assert [e.category for e in result.entries] == ["reappeared"]
+
+
+def test_repeated_texts_are_stored_once_unique_ones_inline() -> None:
+    import dataclasses
+
+    from scanner.store.codec import Strings, device_data, device_from_data
+
+    long_a, long_b = "the same long rationale " * 2, "a rationale only one device has " * 2
+    devices = [
+        dataclasses.replace(
+            dev(f"198.18.0.{n}", None),
+            finding=dataclasses.replace(dev("198.18.0.1", None).finding, rationale=text),
+        )
+        for n, text in ((1, long_a), (2, long_a), (3, long_b))
+    ]
+    strings = Strings()
+    strings.expect(devices)
+    docs = [device_data(d, strings) for d in devices]
+    assert docs[0]["rationale"] == docs[1]["rationale"] == 0
+    assert docs[2]["rationale"] == long_b
+    assert strings.table == [long_a]
+    loaded = Strings(list(strings.table))
+    assert [device_from_data(doc, loaded) for doc in docs] == devices

@@ -66,7 +66,8 @@ def _env(name: str) -> str:
 @app.command(
     epilog=(
         "Exit codes: 0 nothing covered; 1 covered equipment found; 2 usage or configuration "
-        "error; 3 scan incomplete and nothing covered found; 4 only review findings.\n\n"
+        "error; 3 scan incomplete and nothing covered found; 4 only review findings; 5 another "
+        "run of the same site is in progress (this one did nothing).\n\n"
         "Every option also reads an environment variable (shown with each option) and a key of "
         "the same name in the --config TOML file; flags win over the environment, which wins "
         "over the file."
@@ -252,6 +253,69 @@ def scan(
             show_default=False,
         ),
     ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Where runs are kept: a SQLite file path or sqlite:///PATH, or "
+            "postgresql://USER@HOST/DB for many sites (default: runs.db in "
+            "$XDG_DATA_HOME/ndaa-scan or ~/.local/share/ndaa-scan).",
+            envvar=_env("STORE"),
+            metavar="URL",
+            show_default=False,
+        ),
+    ] = None,
+    no_store: Annotated[
+        bool | None,
+        typer.Option(
+            "--no-store",
+            help="Do not store this run (no history; --fail-on new then treats all as new).",
+            envvar=_env("NO_STORE"),
+            show_default=False,
+        ),
+    ] = None,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            help="When covered equipment makes the exit code 1: any (default), new (only if it "
+            "appeared since the site's previous run) or never.",
+            envvar=_env("FAIL_ON"),
+            metavar="any|new|never",
+            show_default=False,
+        ),
+    ] = None,
+    waivers: Annotated[
+        str | None,
+        typer.Option(
+            "--waivers",
+            help="TOML file of accepted exceptions (by serial or MAC, with justification, "
+            "approver and expiry). Waived devices stay in the report, marked waived.",
+            envvar=_env("WAIVERS"),
+            metavar="FILE",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool | None,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Print nothing but warnings and errors (the exit code still says it all).",
+            envvar=_env("QUIET"),
+            show_default=False,
+        ),
+    ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            help="Logs on stderr as text (default) or JSON lines.",
+            envvar=_env("LOG_FORMAT"),
+            metavar="text|json",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Find the hosts on your subnets, identify covered vendors, and write an evidence-backed
     report.
@@ -281,6 +345,12 @@ def scan(
         "listen": listen,
         "probe": probe,
         "credentials": credentials,
+        "store": store,
+        "no_store": no_store,
+        "fail_on": fail_on,
+        "waivers": waivers,
+        "quiet": quiet,
+        "log_format": log_format,
     }
     code = _scan(given, config)
     raise typer.Exit(code)
@@ -325,22 +395,56 @@ def _scan(given: dict[str, Any], config_path: str | None) -> int:
     user_credentials = creds.load(settings.credentials)
     for warning in user_credentials.warnings if user_credentials else ():
         typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
+    # Everything the user can get wrong is checked before a packet is sent.
+    from scanner import logs
+
+    logs.setup(settings.log_format, settings.quiet)
+    waiver_list = _load_waivers(settings.waivers)
+    store_url = None if settings.no_store else _store_url(settings.store)
     if settings.dry_run:
         _print_dry_run(scope, plans, planned.routed)
         return 0
     if plans:  # routed targets alone need no raw sockets: they are reached by TCP connect
         privileges.require_raw_sockets()
-    ctx = ProbeContext(
-        scope=scope, plans=tuple(plans), routed=planned.routed, credentials=user_credentials
-    )
-    run = _run_with_progress(ctx)
-    for path, fmt in outputs:
-        _write(run, path, fmt)
+    from datetime import date
+
+    from scanner import history
+    from scanner.lock import site_lock
+    from scanner.store.paths import data_dir
+
+    with site_lock(data_dir() / "locks", scope.site):
+        ctx = ProbeContext(
+            scope=scope, plans=tuple(plans), routed=planned.routed, credentials=user_credentials
+        )
+        run = _run_with_progress(ctx)
+        pending = history.prepare(run, store_url, waiver_list, date.today())
+        run = pending.run
+        for path, fmt in outputs:
+            _write(run, path, fmt)  # reports first: a store failure must not cost them
+        store_error = history.save(pending)
     from scanner.outcome import exit_code
     from scanner.summary import print_summary
 
-    print_summary(run, outputs=[p for p, _ in outputs if p != "-"])
-    return int(exit_code(run))
+    code = int(exit_code(run, settings.fail_on))
+    if not settings.quiet:
+        print_summary(run, outputs=[p for p, _ in outputs if p != "-"], code=code)
+    if store_error is not None:
+        raise store_error  # exit 2, after the reports were written
+    return code
+
+
+def _load_waivers(path: str | None) -> tuple[Any, ...]:
+    if not path:
+        return ()
+    from scanner import waivers
+
+    return waivers.load(path)
+
+
+def _store_url(value: str | None) -> str:
+    from scanner.store.paths import normalize_url
+
+    return normalize_url(value)
 
 
 def _outputs(paths: tuple[str, ...], default_format: str) -> list[tuple[str, str]]:
@@ -479,7 +583,7 @@ def _demo(out_dir: Path) -> int:
             f"namespace {handle.netns} ({handle.interface})"
         )
         argv = [sys.executable, "-m", "scanner", "scan", handle.targets, "-i", handle.interface]
-        argv += ["--site", "demo-lab", "-o", str(html), "-o", str(js)]
+        argv += ["--site", "demo-lab", "-o", str(html), "-o", str(js), "--no-store"]
         proc = subprocess.run(handle.exec_argv(argv), check=False)
     typer.echo("lab down: every namespace it made is gone")
     if proc.returncode not in (0, 1, 3, 4):
@@ -493,9 +597,16 @@ def _show_user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from scanner import logs
+
+        logs.setup()  # text on stderr until a command asks for JSON lines
         try:
             return fn(*args, **kwargs)
         except UserError as exc:
+            if logs.json_enabled():  # --log-format json: errors are log lines too
+                fields = {"hint": exc.hint, "exit_code": exc.exit_code}
+                logs.get().error(exc.message, extra={"fields": fields})
+                raise typer.Exit(exc.exit_code) from None
             typer.secho(f"error: {exc.message}", err=True, fg=typer.colors.RED)
             if exc.hint:
                 typer.echo(f"  hint: {exc.hint}", err=True)
@@ -514,12 +625,227 @@ def _guard_all(t: typer.Typer) -> None:
             _guard_all(group.typer_instance)
 
 
+# --- run history: history, history prune, diff ----------------------------------------------
+
+_STORE_HELP = (
+    "The run store: a SQLite file path, sqlite:///PATH or postgresql://USER@HOST/DB "
+    "(default: runs.db in $XDG_DATA_HOME/ndaa-scan or ~/.local/share/ndaa-scan)."
+)
+_StoreOpt = Annotated[
+    str | None,
+    typer.Option("--store", help=_STORE_HELP, envvar=_env("STORE"), metavar="URL"),
+]
+_SiteOpt = Annotated[
+    str | None,
+    typer.Option("--site", help="Only this site.", envvar=_env("SITE"), metavar="NAME"),
+]
+_ConfigOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        help="TOML file; its store and site keys apply here.",
+        envvar=_env("CONFIG"),
+        metavar="FILE",
+    ),
+]
+_OutFormatOpt = Annotated[
+    str,
+    typer.Option("--format", help="Output as text or json.", metavar="text|json"),
+]
+
+history_app = typer.Typer(
+    help="Stored runs, newest first, with their counts; `history prune --keep N` trims them.",
+    no_args_is_help=False,
+    rich_markup_mode=None,
+)
+
+
+def _from_config(path: str | None, store: str | None, site: str | None) -> tuple[str | None, ...]:
+    if path:
+        from scanner import config
+
+        values = config.read_config(path)
+        store = store or values.get("store")
+        site = site or values.get("site")
+    return store, site
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in ("text", "json"):
+        raise UserError(f"unknown --format {fmt!r}", "use text or json")
+    return fmt
+
+
+@history_app.callback(invoke_without_command=True)
+@_show_user_errors
+def history(
+    ctx: typer.Context,
+    store: _StoreOpt = None,
+    site: _SiteOpt = None,
+    limit: Annotated[
+        int, typer.Option("--limit", help="At most this many runs.", metavar="N", min=1)
+    ] = 50,
+    format: _OutFormatOpt = "text",
+    config: _ConfigOpt = None,
+) -> None:
+    """List the stored runs, newest first, with their device counts."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import json
+
+    from scanner.store import Store
+
+    _check_format(format)
+    store, site = _from_config(config, store, site)
+    with Store.open(store) as db:
+        runs = db.runs(site=site, limit=limit)
+    if format == "json":
+        rows = [
+            {
+                "id": r.id,
+                "site": r.site,
+                "started": r.started.isoformat(),
+                "finished": r.finished.isoformat(),
+                "complete": r.complete,
+                "devices": r.devices,
+                "covered": r.covered,
+                "review": r.review,
+                "clear": r.clear,
+                "waived": r.waived,
+                "new": r.new,
+            }
+            for r in runs
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not runs:
+        typer.echo("no runs stored yet")
+        return
+    width = max(4, *(len(r.site) for r in runs))
+    typer.echo(
+        f"{'run':<8}  {'site':<{width}}  {'started':<16}  {'state':<10}  "
+        "devices  covered  review  clear  waived  new"
+    )
+    for r in runs:
+        typer.echo(
+            f"{r.id[:8]:<8}  {r.site:<{width}}  "
+            f"{r.started.astimezone().strftime('%Y-%m-%d %H:%M'):<16}  "
+            f"{'complete' if r.complete else 'INCOMPLETE':<10}  {r.devices:>7}  {r.covered:>7}  "
+            f"{r.review:>6}  {r.clear:>5}  {r.waived:>6}  {r.new:>3}"
+        )
+
+
+@history_app.command("prune")
+def history_prune(
+    keep: Annotated[
+        int, typer.Option("--keep", help="Runs to keep per site (newest).", metavar="N")
+    ],
+    store: _StoreOpt = None,
+    site: _SiteOpt = None,
+    config: _ConfigOpt = None,
+) -> None:
+    """Delete all but the newest N runs of each site (or of --site)."""
+    from scanner.store import Store
+
+    if keep < 1:
+        raise UserError(f"--keep {keep} would delete every run", "keep at least 1")
+    store, site = _from_config(config, store, site)
+    with Store.open(store) as db:
+        deleted = db.prune(keep, site=site)
+    typer.echo(f"deleted {deleted} run(s); kept the newest {keep} of each site")
+
+
+@app.command(
+    epilog="Exit codes: 0 nothing covered appeared; 1 covered equipment is new or reappeared "
+    "(not under an active waiver); 2 usage or store error; 4 only review devices appeared."
+)
+def diff(
+    old: Annotated[
+        str | None,
+        typer.Argument(
+            help="Older run id (or a prefix of it, as history shows).",
+            metavar="OLD",
+            show_default=False,
+        ),
+    ] = None,
+    new: Annotated[
+        str | None,
+        typer.Argument(
+            help="Newer run id (default: the latest of OLD's site).",
+            metavar="NEW",
+            show_default=False,
+        ),
+    ] = None,
+    store: _StoreOpt = None,
+    site: _SiteOpt = None,
+    format: _OutFormatOpt = "text",
+    config: _ConfigOpt = None,
+) -> None:
+    """What changed between two runs of a site (default: its last two): new, gone, changed and
+    reappeared devices, covered ones first."""
+    code = _diff(old, new, store, site, _check_format(format), config)
+    raise typer.Exit(code)
+
+
+def _diff(
+    old: str | None,
+    new: str | None,
+    store: str | None,
+    site: str | None,
+    fmt: str,
+    config: str | None,
+) -> int:
+    import json
+
+    from scanner.store import Store
+    from scanner.store import changes as changes_mod
+
+    store, site = _from_config(config, store, site)
+    with Store.open(store) as db:
+        if old is None:
+            site = site or _only_site(db.sites())
+            runs = db.runs(site=site, limit=2)
+            if len(runs) < 2:
+                raise UserError(
+                    f"site {site!r} has {len(runs)} stored run(s); a diff needs two",
+                    "scan it again, or name two runs (ndaa-scan history lists them)",
+                )
+            old_id, new_id = runs[1].id, runs[0].id
+        else:
+            old_id = db.resolve(old)
+            if new is None:
+                site_of_old = db.load(old_id).scope.site
+                latest = db.latest(site_of_old)
+                new_id = latest if latest is not None else old_id
+            else:
+                new_id = db.resolve(new)
+        before, after = db.load(old_id), db.load(new_id)
+        if before.started > after.started:
+            before, after = after, before
+        seen = db.keys_before(after.scope.site, before.started)
+    result = changes_mod.diff(before, after, seen)
+    if fmt == "json":
+        typer.echo(json.dumps(changes_mod.to_dict(result), indent=2))
+    else:
+        typer.echo(changes_mod.render_text(result), nl=False)
+    return changes_mod.exit_code(result)
+
+
+def _only_site(sites: list[str]) -> str:
+    if len(sites) == 1:
+        return sites[0]
+    if not sites:
+        raise UserError("the store holds no runs yet", "run `ndaa-scan scan` first")
+    raise UserError(f"the store holds several sites ({', '.join(sites)})", "choose one with --site")
+
+
 def _assemble() -> None:
     from scanner.fingerprint_commands import fingerprints_app
     from scanner.lab.commands import lab_app
 
     app.add_typer(lab_app, name="lab")
     app.add_typer(fingerprints_app, name="fingerprints")
+    app.add_typer(history_app, name="history")
     _guard_all(app)
 
 

@@ -32,6 +32,12 @@ class Settings:
     listen: float = 3.0
     probe: tuple[str, ...] = ()
     credentials: str | None = None  # a TOML file of ONVIF logins and SNMP communities
+    store: str | None = None  # URL or SQLite path; None: the default store in the data dir
+    no_store: bool = False
+    fail_on: str = "any"
+    waivers: str | None = None
+    quiet: bool = False
+    log_format: str = "text"
 
 
 _LISTS = {"targets", "interface", "exclude", "output", "probe"}
@@ -47,6 +53,12 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "site": str,
     "listen": (int, float),
     "credentials": str,
+    "store": str,
+    "no_store": bool,
+    "fail_on": str,
+    "waivers": str,
+    "quiet": bool,
+    "log_format": str,
 }
 
 
@@ -128,6 +140,12 @@ def validate(s: Settings) -> None:
             )
     if s.format not in ("json", "html"):
         raise UserError(f"unknown --format {s.format!r}", "use json or html")
+    if s.fail_on not in ("any", "new", "never"):
+        raise UserError(f"unknown --fail-on {s.fail_on!r}", "use any, new or never")
+    if s.log_format not in ("text", "json"):
+        raise UserError(f"unknown --log-format {s.log_format!r}", "use text or json")
+    if not s.site.strip():
+        raise UserError("--site must not be empty", "name the facility, e.g. --site hq-east")
     if not s.targets and not s.local:
         raise UserError(
             "no targets given",

@@ -57,7 +57,9 @@ def progress_display(ctx: ProbeContext) -> Iterator[ProbeContext]:
         yield dataclasses.replace(ctx, progress=update)
 
 
-def print_summary(run: ScanRun, outputs: list[str], console: Console | None = None) -> None:
+def print_summary(
+    run: ScanRun, outputs: list[str], console: Console | None = None, code: int | None = None
+) -> None:
     # Cron mails the summary: without a terminal rich would wrap at 80 columns and cut the
     # manufacturer and model down to "Hikvi…", which helps no one reading it.
     console = console or Console(width=None if sys.stdout.isatty() else 140)
@@ -94,6 +96,17 @@ def print_summary(run: ScanRun, outputs: list[str], console: Console | None = No
             console.print(
                 f"... and {len(flagged) - TABLE_ROWS:,} more flagged devices: see the report"
             )
+    waived = [d for d in run.devices if d.waiver is not None]
+    for d in waived[:TABLE_ROWS]:
+        w = d.waiver
+        assert w is not None
+        state = "waiver EXPIRED" if d.waiver_expired else "waived"
+        console.print(
+            f"{state}: {d.ip or ''} {d.mac or ''} ({d.finding.status.value}) until "
+            f"{w.expires.isoformat()}, approved by {w.approver}: {w.justification}",
+            highlight=False,
+            soft_wrap=True,
+        )
     for warning in run.warnings:
         console.print(f"warning: {warning}")
     for probe in run.probes:
@@ -103,4 +116,4 @@ def print_summary(run: ScanRun, outputs: list[str], console: Console | None = No
         )
     for path in outputs:
         console.print(f"report: {path}")
-    console.print(f"exit code {int(exit_code(run))}")
+    console.print(f"exit code {int(exit_code(run)) if code is None else code}")

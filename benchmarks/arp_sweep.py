@@ -566,7 +566,10 @@ class Run:
 
 
 def ndaa_args(target: str, iface: str, rate: int, out: str) -> tuple[str, ...]:
-    return ("scan", target, "-i", iface, "--rate", str(rate), "-o", out)
+    # Host discovery only, like arp-scan and `nmap -sn`: the ARP sweep, no discovery protocols
+    # or per-host fingerprinting, and no run history written.
+    only_arp = ("--probe", "arp", "--no-store")
+    return ("scan", target, "-i", iface, "--rate", str(rate), *only_arp, "-o", out)
 
 
 def arp_scan_argv(target: str, iface: str, pacing: str) -> tuple[str, ...]:

@@ -122,7 +122,9 @@ def test_wsd_finds_every_onvif_device_with_its_model(probe_run: dict[str, Any]) 
         if persona.family == "hikvision":
             assert match["endpoint_style"] == "urn:uuid"
             assert match["endpoint_mac_tail"] == device.mac.upper()
-            assert match["brand"] == "HIKVISION"
+            # An OEM unit keeps Hikvision's stack but shows its own label.
+            label = persona.brand if "oem-label" in persona.quirks else "HIKVISION"
+            assert match["brand"] == label, device.name
         if persona.family == "dahua":
             assert match["endpoint_style"] == "uuid"
             assert match["brand"] == persona.brand  # Amcrest's label, Dahua's stack
@@ -172,6 +174,7 @@ def test_decoys_carry_their_own_makers_and_covered_units_theirs(
     assert verdict == {
         "hik-cam": {"hikvision"},
         "hik-nvr": {"hikvision"},
+        "lts-nvr": {"hikvision"},  # labelled LTS, the stack gives Hikvision away
         "dahua-cam": {"dahua"},
         "dahua-nvr": {"dahua"},
         "amcrest-cam": {"dahua"},  # labelled Amcrest, the stack gives Dahua away

@@ -110,5 +110,9 @@ def test_survives_garbage_then_answers(pair: Pair) -> None:
     incoming = DNSIncoming(reply)
     assert any(r.name.startswith("HIKVISION DS-2CD2143G2-I") for r in incoming.answers())
     entries = log_entries(log)
-    assert [e["kind"] for e in entries] == ["garbage", "response", "garbage", "garbage", "query"]
+    # Each datagram is logged once, as what it looked like (the 0xff one has the response bit
+    # set); their order in the log may differ from the order they were sent under load.
+    kinds = [e["kind"] for e in entries]
+    assert kinds[-1] == "query"
+    assert sorted(kinds[:-1]) == ["garbage", "garbage", "garbage", "response"]
     assert entries[-1]["answered"] is True

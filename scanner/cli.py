@@ -7,6 +7,7 @@ Heavy imports (netaddr, jinja2, the OUI tables) happen inside the commands so `-
 from __future__ import annotations
 
 import functools
+import json
 import os
 import signal
 import sys
@@ -584,12 +585,33 @@ def _demo(out_dir: Path) -> int:
         )
         argv = [sys.executable, "-m", "scanner", "scan", handle.targets, "-i", handle.interface]
         argv += ["--site", "demo-lab", "-o", str(html), "-o", str(js), "--no-store"]
+        argv += ["--credentials", str(_demo_credentials(handle.prefix))]
+        typer.echo(
+            "the scan is given the lab's ONVIF login and SNMP communities (--credentials), as "
+            "you would give yours; without them it never authenticates"
+        )
         proc = subprocess.run(handle.exec_argv(argv), check=False)
     typer.echo("lab down: every namespace it made is gone")
     if proc.returncode not in (0, 1, 3, 4):
         return proc.returncode
     typer.echo(f"open {html} in a browser; the same data as JSON is in {js}")
     return 0
+
+
+def _demo_credentials(prefix: str) -> Path:
+    """A credentials file for the lab, in its state directory (removed with the lab)."""
+    from scanner.lab.emulators.onvif_handler import lab_credentials
+    from scanner.lab.netns import LabNames
+
+    state_dir = LabNames(prefix).state_dir
+    username, password = lab_credentials(state_dir)
+    path = state_dir / "demo-credentials.toml"
+    path.touch(mode=0o600)
+    path.write_text(
+        f"[[onvif]]\nusername = {json.dumps(username)}\npassword = {json.dumps(password)}\n\n"
+        '[[snmp]]\ncommunities = ["hytera", "public"]\n'
+    )
+    return path
 
 
 def _show_user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -171,7 +171,7 @@ def scan(
             "-o",
             "--output",
             help="Write the report here (repeatable; the format comes from the extension "
-            ".json/.html, else --format). '-' writes JSON to standard output.",
+            ".json/.html/.pdf/.csv/.cdx.json, else --format). '-' writes JSON to standard output.",
             envvar=_env("OUTPUT"),
             metavar="PATH",
             show_default=False,
@@ -181,9 +181,10 @@ def scan(
         str | None,
         typer.Option(
             "--format",
-            help="Report format when the output's extension does not say: json or html.",
+            help="Report format when the output's extension does not say: "
+            "json, html, pdf, csv or cyclonedx.",
             envvar=_env("FORMAT"),
-            metavar="json|html",
+            metavar="FORMAT",
             show_default=False,
         ),
     ] = None,
@@ -293,8 +294,7 @@ def _outputs(paths: tuple[str, ...], default_format: str) -> list[tuple[str, str
         if path == "-":
             result.append((path, "json"))
             continue
-        suffix = Path(path).suffix.lower().lstrip(".")
-        fmt = suffix if suffix in ("json", "html") else default_format
+        fmt = _format_of(path, default_format)
         parent = Path(path).resolve().parent
         if not parent.is_dir() or not os.access(parent, os.W_OK):
             raise UserError(
@@ -305,11 +305,25 @@ def _outputs(paths: tuple[str, ...], default_format: str) -> list[tuple[str, str
     return result
 
 
+def _format_of(path: str, default_format: str) -> str:
+    """The format the extension names, else the default; an unknown format is a UserError."""
+    from reports import FORMATS, format_for_path, get_format
+
+    try:
+        return format_for_path(path).name
+    except ValueError:
+        pass
+    try:
+        return get_format(default_format).name
+    except ValueError as exc:
+        raise UserError(str(exc), f"--format takes one of: {', '.join(FORMATS)}") from None
+
+
 def _write(run: ScanRun, path: str, fmt: str) -> None:
     from reports import get_format, write_report
 
     if path == "-":
-        sys.stdout.buffer.write(get_format("json").render(run))
+        sys.stdout.buffer.write(get_format(fmt).render(run))
         sys.stdout.flush()
         return
     write_report(run, Path(path), get_format(fmt))
@@ -365,6 +379,64 @@ def _run_with_progress(ctx: ProbeContext) -> ScanRun:
         raise box["error"]
     result: ScanRun = box["run"]
     return result
+
+
+@app.command(
+    epilog="Exit codes: 0 written; 2 the input is not an ndaa-scan/1 JSON report, or a usage error."
+)
+def report(
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="A JSON report written by `ndaa-scan scan -o FILE.json`.",
+            metavar="INPUT",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        list[str],
+        typer.Option(
+            "-o",
+            "--output",
+            help="Write the report here (repeatable; the format comes from the extension "
+            ".json/.html/.pdf/.csv/.cdx.json, else --format). '-' writes to standard output.",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ],
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="Report format when the output's extension does not say: "
+            "json, html, pdf, csv or cyclonedx.",
+            envvar=_env("FORMAT"),
+            metavar="FORMAT",
+        ),
+    ] = "html",
+) -> None:
+    """Render a saved JSON report again, in any format (HTML, PDF, CSV, CycloneDX, JSON)."""
+    from reports.load import ReportLoadError, load
+
+    outputs = _report_outputs(output, format)
+    try:
+        run = load(input)
+    except ReportLoadError as exc:
+        raise UserError(
+            str(exc), "give a JSON report written by ndaa-scan scan -o FILE.json"
+        ) from None
+    for path, fmt in outputs:
+        _write(run, path, fmt)
+        if path != "-":
+            typer.echo(f"wrote {path} ({fmt})", err=True)
+
+
+def _report_outputs(paths: list[str], default_format: str) -> list[tuple[str, str]]:
+    """Like the scan's outputs, but '-' takes the chosen format rather than always JSON."""
+    outputs = _outputs(tuple(path for path in paths if path != "-"), default_format)
+    if "-" in paths:
+        outputs.append(("-", _format_of("-", default_format)))
+    return outputs
 
 
 @app.command()

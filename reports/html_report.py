@@ -274,9 +274,7 @@ def _chart(flagged: list[dict[str, Any]]) -> Markup | None:
                 f'fill="{fill}"><title>{_escape(f"{vendor}, {kind}: {count}")}</title></rect>'
             )
             x += width
-        parts.append(
-            f'<text x="{x + 6:.1f}" y="{y + 18}" class="chart-count">{total}</text>'
-        )
+        parts.append(f'<text x="{x + 6:.1f}" y="{y + 18}" class="chart-count">{total}</text>')
         y += CHART_BAR + CHART_GAP
     legend = [*shown, *([other] if len(kinds) > len(shown) else [])]
     lx = float(CHART_LABEL)
@@ -380,6 +378,13 @@ def row_classes(status: str, waiver: dict[str, Any] | None, change: str) -> str:
     return " ".join(classes)
 
 
+_OPENINGS = {
+    (status, change): f'<tr class="{row_classes(status.value, None, change.value)}">\n'
+    for status in Status
+    for change in Change
+}
+
+
 def waiver_note(waiver: dict[str, Any] | None) -> str:
     """The waiver, in the status cell: waived (until when, by whom) or expired and flagged again."""
     if waiver is None:
@@ -401,10 +406,12 @@ def _inventory_row(device: Device, anchor: str, show_site: bool = False) -> str:
             "expires": device.waiver.expires.isoformat(),
             "approver": _field(device.waiver.approver),
         }
-    parts = [
-        f'<tr class="{_escape(row_classes(_field(status.value), waiver, _field(change.value)))}">\n',
-        _BADGES[status] if type(status) is Status else _badge(status.value),
-    ]
+    if waiver is None and type(status) is Status and type(change) is Change:
+        opening = _OPENINGS[status, change]
+    else:
+        classes = row_classes(_field(status.value), waiver, _field(change.value))
+        opening = f'<tr class="{_escape(classes)}">\n'
+    parts = [opening, _BADGES[status] if type(status) is Status else _badge(status.value)]
     if waiver is not None:
         css = "waiver waiver-expired" if waiver["expired"] else "waiver"
         parts.append(f'<span class="{css}">{_escape(clip(waiver_note(waiver)))}</span>')

@@ -109,11 +109,23 @@ def visible(text: str) -> str:
     )
 
 
+_CLIPPED = re.compile(r"… \[([0-9]+) more characters; see the JSON report\]\Z")
+
+
 def clip(text: str, limit: int = MAX_CELL) -> str:
-    """Cut a long value and say how much is missing, rather than drop it silently."""
+    """Cut a long value and say how much is missing, rather than drop it silently.
+
+    A value already clipped (to MAX_TEXT, for the page) and clipped again for a cell still says
+    how much of the original is missing, not how much of the first cut. Only a marker right at
+    MAX_TEXT is ours: a device string is clipped before it could put one there.
+    """
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… [{len(text) - limit} more characters; see the JSON report]"
+    missing = len(text) - limit
+    already = _CLIPPED.search(text, MAX_TEXT)
+    if already is not None and already.start() == MAX_TEXT and limit < MAX_TEXT:
+        missing = already.start() - limit + int(already.group(1))
+    return f"{text[:limit]}… [{missing} more characters; see the JSON report]"
 
 
 def _clean(text: str) -> str:

@@ -337,3 +337,12 @@ def test_strings_with_markup_never_appear_raw(
     assert hostile not in document
     assert "<q" not in document
     assert_inert(document)
+
+
+def test_clipping_twice_counts_what_the_original_misses() -> None:
+    once = clip("M" * 100_000, 2_000)
+    assert once.endswith("… [98000 more characters; see the JSON report]")
+    assert clip(once, 80) == "M" * 80 + "… [99920 more characters; see the JSON report]"
+    # A device cannot fake the marker to misstate its length.
+    fake = "x" * 100 + "… [99999 more characters; see the JSON report]"
+    assert clip(fake, 80).endswith(f"[{len(fake) - 80} more characters; see the JSON report]")

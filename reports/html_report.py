@@ -367,8 +367,9 @@ def _badge(status: Any) -> str:
 
 def _change(change: Any) -> str:
     """The change note under the badge, for a change value (``Change.value``)."""
-    label = CHANGE_LABELS[_field(change)]
-    return f'<span class="change">{_escape(label)}</span>' if label else ""
+    change = _field(change)
+    label = CHANGE_LABELS[change]
+    return f'<span class="change change-{_escape(change)}">{_escape(label)}</span>' if label else ""
 
 
 def _flagged(status: Any) -> bool:
@@ -535,6 +536,8 @@ def _view(run: ScanRun) -> dict[str, Any]:
             if probe["status"] == "ok" and probe["sent"] > 0 and probe["answered"] == 0
         ],
         "proxied": sum(1 for device in devices if len(device.other_ips) > 0),
+        # Every device new: no earlier run to compare with, so "new since last scan" says nothing.
+        "first_run": all(device.change is Change.NEW for device in devices),
         "elapsed": duration((run.finished - run.started).total_seconds()),
         "csp": csp(),
         "script": Markup(script()),

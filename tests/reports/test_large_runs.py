@@ -220,7 +220,7 @@ ROW_TEMPLATE = """\
 {%- else -%}{{ value }}{%- endif -%}
 {%- endmacro -%}
 <tr class="{{ device.status | row_classes(device.waiver, device.change) }}">
-<td>{{ badge(device.status) }}{% if device.waiver %}<span class="{{ "waiver waiver-expired" if device.waiver.expired else "waiver" }}">{{ device.waiver | waiver_note | clip }}</span>{% endif %}{% if device.change | change_label %}<span class="change">{{ device.change | change_label }}</span>{% endif %}
+<td>{{ badge(device.status) }}{% if device.waiver %}<span class="{{ "waiver waiver-expired" if device.waiver.expired else "waiver" }}">{{ device.waiver | waiver_note | clip }}</span>{% endif %}{% if device.change | change_label %}<span class="change change-{{ device.change }}">{{ device.change | change_label }}</span>{% endif %}
 {% if device.status != "clear" %}<span class="change"><a href="#{{ device.anchor }}">evidence</a></span>{% endif %}</td>
 {% if show_site %}<td>{{ text(device.site, 40) }}</td>
 {% endif %}<td>{% if device.covered_vendor %}{{ device.covered_vendor | vendor_name }}{% else %}<span class="none">—</span>{% endif %}</td>

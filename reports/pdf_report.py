@@ -21,7 +21,9 @@ INSTALL_HINT = (
 )
 
 
-def _weasyprint_html() -> type:
+def require_weasyprint() -> type:
+    """WeasyPrint's HTML class, or a UserError saying what to install; the CLI calls it before a
+    scan so that a missing library does not cost the scan."""
     try:
         from weasyprint import HTML  # type: ignore[import-untyped]
     except ImportError as exc:
@@ -42,7 +44,7 @@ def _nothing(url: str) -> dict[str, object]:
 
 
 def render(run: ScanRun) -> bytes:
-    html_class = _weasyprint_html()
+    html_class = require_weasyprint()
     page = HtmlFormat().render(run).decode("utf-8")
     pdf: bytes = html_class(string=page, url_fetcher=_nothing, media_type="print").write_pdf()
     return pdf

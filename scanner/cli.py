@@ -295,6 +295,10 @@ def _outputs(paths: tuple[str, ...], default_format: str) -> list[tuple[str, str
             result.append((path, "json"))
             continue
         fmt = _format_of(path, default_format)
+        if fmt == "pdf":
+            from reports.pdf_report import require_weasyprint
+
+            require_weasyprint()
         parent = Path(path).resolve().parent
         if not parent.is_dir() or not os.access(parent, os.W_OK):
             raise UserError(

@@ -116,3 +116,19 @@ def test_report_help_lists_the_formats() -> None:
     )
     for word in ("pdf", "csv", "cyclonedx", "-o", "--format"):
         assert word in out.stdout
+
+
+def test_a_pdf_without_weasyprint_fails_before_anything_is_done(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, saved: tuple[Path, ScanRun]
+) -> None:
+    from scanner.errors import UserError
+
+    def missing() -> type:
+        raise UserError("cannot write a PDF: WeasyPrint is not installed", "pip install weasyprint")
+
+    monkeypatch.setattr("reports.pdf_report.require_weasyprint", missing)
+    path, _ = saved
+    html, pdf = tmp_path / "r.html", tmp_path / "r.pdf"
+    code, output, _ = invoke("report", str(path), "-o", str(html), "-o", str(pdf))
+    assert code == 2 and "WeasyPrint is not installed" in output and "hint:" in output
+    assert not html.exists() and not pdf.exists()

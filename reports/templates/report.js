@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var table = document.getElementById("inventory-table");
-  if (!table) { return; }
+  if (!table) { return; }  // an empty scan: nothing to sort
   var body = table.tBodies[0];
   var rows = Array.prototype.slice.call(body.rows);
   var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
@@ -110,3 +110,4 @@
   document.getElementById("inventory-controls").hidden = false;
   apply();
 })();
+document.documentElement.classList.add("ready");

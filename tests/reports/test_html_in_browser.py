@@ -149,7 +149,9 @@ def test_first_screen_answers_how_many_where_why_and_what_next(
 def test_sorting_filtering_and_search(browser: Any, factory: Any, tmp_path: Path) -> None:
     opened = Opened(browser, write_report(realistic_run(factory), tmp_path / "report.html"))
     page = opened.page
-    assert page.is_visible("#inventory-controls")  # the script ran: the CSP hash matches
+    # The scripts ran (the CSP hashes match): the controls and the table are shown.
+    assert page.is_visible("#inventory-controls") and page.is_visible("#inventory-table")
+    assert page.evaluate("document.documentElement.className") == "js ready"
     assert opened.shown() == "Showing all 6 devices"
     # Report order: covered, review, clear.
     assert opened.visible_rows() == [
@@ -205,7 +207,7 @@ def test_hostile_strings_render_as_text_and_run_nothing(
     expect(page.locator("#filter-count")).to_have_text("Showing 1 of 2 devices")
     assert page.evaluate("window.__pwned") is None
     assert opened.dialogs == []
-    assert page.evaluate("document.scripts.length") == 1  # the page's own
+    assert page.evaluate("document.scripts.length") == 2  # the page's own
     assert page.evaluate("document.images.length") == 0
     assert page.evaluate("document.querySelectorAll('[onerror]').length") == 0
     csp = page.get_attribute("meta[http-equiv=Content-Security-Policy]", "content") or ""
@@ -235,3 +237,16 @@ def test_thousands_of_rows_sort_and_filter(browser: Any, factory: Any, tmp_path:
     assert opened.visible_rows() == ["198.18.0.10"]
     assert opened.problems == []
     page.close()
+
+
+def test_without_scripts_the_inventory_still_shows(
+    browser: Any, factory: Any, tmp_path: Path
+) -> None:
+    path = write_report(realistic_run(factory), tmp_path / "report.html")
+    context = browser.new_context(viewport=VIEWPORT, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(path.as_uri())
+    assert page.is_visible("#inventory-table")
+    assert not page.is_visible("#inventory-controls")  # nothing to drive them
+    assert page.locator("#inventory-table tbody tr").count() == 6
+    context.close()

@@ -17,7 +17,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jinja2 import StrictUndefined, UndefinedError
 
-from reports.html_report import TEMPLATE, HtmlFormat, clip, csp, environment, script, visible
+from reports.html_report import (
+    HEAD_SCRIPT,
+    TEMPLATE,
+    HtmlFormat,
+    clip,
+    csp,
+    environment,
+    script,
+    visible,
+)
 from reports.json_report import JsonFormat, to_dict
 from reports.schema import validate
 from scanner.model import ScanRun, Scope, Status
@@ -77,8 +86,10 @@ def assert_inert(document: str) -> Page:
         assert set(attrs) <= TEMPLATE_ATTRIBUTES, (tag, attrs)
         href = attrs.get("href")
         assert href is None or href.startswith("#"), href
-    # One script: the page's own, last, exactly as shipped (the CSP allows it by its hash).
-    assert document.lower().count("<script") == 1
+    # Two scripts, the page's own, exactly as shipped (the CSP allows them by their hashes): one
+    # line in the head, the rest last.
+    assert document.lower().count("<script") == 2
+    assert f"<script>{HEAD_SCRIPT}</script>\n<title>" in document
     assert document.endswith(f"<script>{script()}</script>\n</body>\n</html>\n")
     assert not re.search(r"<[a-z][^>]*\son\w+\s*=", document, re.IGNORECASE)
     return page
@@ -213,10 +224,13 @@ def test_self_contained_with_csp(sample_run: ScanRun) -> None:
     metas = [attrs for tag, attrs in page.elements if tag == "meta"]
     policy = csp()
     assert {"http-equiv": "Content-Security-Policy", "content": policy} in metas
-    digest = base64.b64encode(hashlib.sha256(script().encode()).digest()).decode()
+    head, tail = (
+        base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+        for text in (HEAD_SCRIPT, script())
+    )
     assert policy == (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+        f"script-src 'sha256-{head}' 'sha256-{tail}'; base-uri 'none'; form-action 'none'"
     )
     assert document.index("Content-Security-Policy") < document.index("<style>")
     for tag, attrs in page.elements:

@@ -17,8 +17,11 @@ from types import MappingProxyType
 from scanner.model import ScanRun
 
 from .base import ReportFormat
+from .csv_report import CsvFormat
+from .cyclonedx_report import CycloneDxFormat
 from .html_report import HtmlFormat
 from .json_report import JsonFormat
+from .pdf_report import PdfFormat
 
 __all__ = [
     "FORMATS",
@@ -29,7 +32,10 @@ __all__ = [
 ]
 
 FORMATS: Mapping[str, ReportFormat] = MappingProxyType(
-    {fmt.name: fmt for fmt in (JsonFormat(), HtmlFormat())}
+    {
+        fmt.name: fmt
+        for fmt in (JsonFormat(), HtmlFormat(), CsvFormat(), CycloneDxFormat(), PdfFormat())
+    }
 )
 """Every format by its ``--format`` name."""
 
@@ -49,10 +55,14 @@ def get_format(name: str) -> ReportFormat:
 
 
 def format_for_path(path: str | os.PathLike[str]) -> ReportFormat:
-    """The format a file name asks for by its extension (``report.html`` -> html)."""
+    """The format a file name asks for by its extension (``report.html`` -> html).
+
+    The longest matching suffix wins, so ``bom.cdx.json`` is CycloneDX and ``report.json`` JSON.
+    """
+    name = Path(path).name.lower()
     suffix = Path(path).suffix.lower()
-    for fmt in FORMATS.values():
-        if suffix == fmt.suffix:
+    for fmt in sorted(FORMATS.values(), key=lambda fmt: -len(fmt.suffix)):
+        if name.endswith(fmt.suffix) and len(name) > len(fmt.suffix):
             return fmt
     if suffix in _ALIASES:
         return FORMATS[_ALIASES[suffix]]

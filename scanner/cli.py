@@ -173,7 +173,7 @@ def scan(
             "-o",
             "--output",
             help="Write the report here (repeatable; the format comes from the extension "
-            ".json/.html, else --format). '-' writes JSON to standard output.",
+            ".json/.html/.pdf/.csv/.cdx.json, else --format). '-' writes JSON to standard output.",
             envvar=_env("OUTPUT"),
             metavar="PATH",
             show_default=False,
@@ -183,9 +183,10 @@ def scan(
         str | None,
         typer.Option(
             "--format",
-            help="Report format when the output's extension does not say: json or html.",
+            help="Report format when the output's extension does not say: "
+            "json, html, pdf, csv or cyclonedx.",
             envvar=_env("FORMAT"),
-            metavar="json|html",
+            metavar="FORMAT",
             show_default=False,
         ),
     ] = None,
@@ -455,8 +456,11 @@ def _outputs(paths: tuple[str, ...], default_format: str) -> list[tuple[str, str
         if path == "-":
             result.append((path, "json"))
             continue
-        suffix = Path(path).suffix.lower().lstrip(".")
-        fmt = suffix if suffix in ("json", "html") else default_format
+        fmt = _format_of(path, default_format)
+        if fmt == "pdf":
+            from reports.pdf_report import require_weasyprint
+
+            require_weasyprint()
         parent = Path(path).resolve().parent
         if not parent.is_dir() or not os.access(parent, os.W_OK):
             raise UserError(
@@ -467,11 +471,25 @@ def _outputs(paths: tuple[str, ...], default_format: str) -> list[tuple[str, str
     return result
 
 
+def _format_of(path: str, default_format: str) -> str:
+    """The format the extension names, else the default; an unknown format is a UserError."""
+    from reports import FORMATS, format_for_path, get_format
+
+    try:
+        return format_for_path(path).name
+    except ValueError:
+        pass
+    try:
+        return get_format(default_format).name
+    except ValueError as exc:
+        raise UserError(str(exc), f"--format takes one of: {', '.join(FORMATS)}") from None
+
+
 def _write(run: ScanRun, path: str, fmt: str) -> None:
     from reports import get_format, write_report
 
     if path == "-":
-        sys.stdout.buffer.write(get_format("json").render(run))
+        sys.stdout.buffer.write(get_format(fmt).render(run))
         sys.stdout.flush()
         return
     write_report(run, Path(path), get_format(fmt))
@@ -545,6 +563,107 @@ def _run_with_progress(ctx: ProbeContext) -> ScanRun:
         raise box["error"]
     result: ScanRun = box["run"]
     return result
+
+
+@app.command(
+    epilog="Exit codes: 0 written; 2 the input is not an ndaa-scan/1 JSON report, the store "
+    "cannot be read, or a usage error.\n\nExamples: ndaa-scan report ndaa-report.json -o "
+    "report.pdf;  ndaa-scan report --run 3f2a -o report.csv;  ndaa-scan report --all-sites "
+    "--store postgresql://ndaa@db/ndaa -o all-sites.html"
+)
+def report(
+    input: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A JSON report written by `ndaa-scan scan -o FILE.json`. Or use --run or "
+            "--all-sites to render from the run history instead.",
+            metavar="[INPUT]",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Write the report here (repeatable; the format comes from the extension "
+            ".json/.html/.pdf/.csv/.cdx.json, else --format). '-' writes to standard output.",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ] = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="Report format when the output's extension does not say: "
+            "json, html, pdf, csv or cyclonedx.",
+            envvar=_env("FORMAT"),
+            metavar="FORMAT",
+        ),
+    ] = "html",
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            "--run",
+            help="A stored run's id (or a unique prefix of it, as `ndaa-scan history` shows).",
+            metavar="ID",
+            show_default=False,
+        ),
+    ] = None,
+    all_sites: Annotated[
+        bool,
+        typer.Option(
+            "--all-sites",
+            help="The latest run of every site in the store, in one report (each device "
+            "carries its site).",
+        ),
+    ] = False,
+    store: _StoreOpt = None,
+) -> None:
+    """Render a saved JSON report, a stored run, or every site's latest run, in any format
+    (HTML, PDF, CSV, CycloneDX, JSON)."""
+    sources = [name for name, given in (("INPUT", input), ("--run", run_id)) if given]
+    sources += ["--all-sites"] if all_sites else []
+    if len(sources) != 1:
+        raise UserError(
+            "say what to render: a JSON report file, --run ID or --all-sites (exactly one)",
+            "e.g. ndaa-scan report ndaa-report.json -o report.html",
+        )
+    if not output:
+        raise UserError("no output given", "add -o FILE (e.g. -o report.html, or -o - for stdout)")
+    outputs = _report_outputs(output, format)
+    if input is not None:
+        from reports.load import ReportLoadError, load
+
+        try:
+            run = load(input)
+        except ReportLoadError as exc:
+            raise UserError(
+                str(exc), "give a JSON report written by ndaa-scan scan -o FILE.json"
+            ) from None
+    elif all_sites:
+        from scanner.store import combined_latest
+
+        run = combined_latest(_store_url(store) if store else None)
+    else:
+        from scanner.store import Store
+
+        assert run_id is not None
+        with Store.open(_store_url(store) if store else None) as opened:
+            run = opened.load(opened.resolve(run_id))
+    for path, fmt in outputs:
+        _write(run, path, fmt)
+        if path != "-":
+            typer.echo(f"wrote {path} ({fmt})", err=True)
+
+
+def _report_outputs(paths: list[str], default_format: str) -> list[tuple[str, str]]:
+    """Like the scan's outputs, but '-' takes the chosen format rather than always JSON."""
+    outputs = _outputs(tuple(path for path in paths if path != "-"), default_format)
+    if "-" in paths:
+        outputs.append(("-", _format_of("-", default_format)))
+    return outputs
 
 
 @app.command()

@@ -26,7 +26,7 @@ from reports.json_report import (
     in_report_order,
     to_dict,
 )
-from scanner.model import Change, Device, ScanRun, Status
+from scanner.model import Change, Device, ScanRun, Status, Waiver
 
 CLEAR_DEVICES = 5_000
 SCRIPT = "<script>alert(1)</script>"
@@ -70,10 +70,10 @@ def test_html_lists_every_one_of_thousands_of_clear_devices(factory: Any) -> Non
     inventory = section(document, "inventory")
     rows = inventory.split("<tr class=")[1:]
     assert len(rows) == CLEAR_DEVICES + 2
-    assert sum(row.startswith('"row-clear"') for row in rows) == CLEAR_DEVICES
-    # Each row's two address cells (IP, then MAC), in report order: covered, review, then the
-    # clear devices by address, every one of them.
-    cells = [re.findall(r'<td class="mono">([^<]*)', row) for row in rows]
+    assert sum(row.startswith('"row-clear') for row in rows) == CLEAR_DEVICES
+    # Each row's serial and two address cells (IP, then MAC), in report order: covered, review,
+    # then the clear devices by address, every one of them.
+    cells = [re.findall(r'<td class="mono">([^<]*)', row)[-2:] for row in rows]
     assert cells[:2] == [["198.18.0.10", "a4:14:37:00:00:01"], ["198.18.0.9", "3c:ef:8c:00:00:02"]]
     assert cells[2:] == [list(clear_address(number)) for number in range(CLEAR_DEVICES)]
     assert inventory.count("and 2 more") == len(range(0, CLEAR_DEVICES, 997))
@@ -170,7 +170,15 @@ def devices(draw: st.DrawFn, factory: Any) -> Device:
         device_type=draw(OPTIONAL),
     )
     last = seen if draw(st.booleans()) else seen + timedelta(seconds=5)
-    return replace(device, first_seen=seen, last_seen=last)
+    waiver = draw(st.none() | st.builds(Waiver, TEXT, STRING, STRING, st.dates(), TEXT))
+    return replace(
+        device,
+        first_seen=seen,
+        last_seen=last,
+        site=draw(st.just("") | STRING),
+        waiver=waiver,
+        waiver_expired=waiver is not None and draw(st.booleans()),
+    )
 
 
 IPV4 = st.sampled_from(
@@ -211,26 +219,30 @@ ROW_TEMPLATE = """\
 {%- elif limit -%}{{ value | clip(limit) }}
 {%- else -%}{{ value }}{%- endif -%}
 {%- endmacro -%}
-<tr class="row-{{ device.status }}">
-<td>{{ badge(device.status) }}{% if device.change | change_label %}<span class="change">{{ device.change | change_label }}</span>{% endif %}
+<tr class="{{ device.status | row_classes(device.waiver, device.change) }}">
+<td>{{ badge(device.status) }}{% if device.waiver %}<span class="{{ "waiver waiver-expired" if device.waiver.expired else "waiver" }}">{{ device.waiver | waiver_note | clip }}</span>{% endif %}{% if device.change | change_label %}<span class="change change-{{ device.change }}">{{ device.change | change_label }}</span>{% endif %}
 {% if device.status != "clear" %}<span class="change"><a href="#{{ device.anchor }}">evidence</a></span>{% endif %}</td>
-<td>{{ text(device.manufacturer, 60) }}{% if device.covered_vendor and (device.manufacturer or "") | lower != device.covered_vendor %}<span class="small"><br>Covered company: {{ device.covered_vendor | vendor_name }}</span>{% endif %}</td>
+{% if show_site %}<td>{{ text(device.site, 40) }}</td>
+{% endif %}<td>{% if device.covered_vendor %}{{ device.covered_vendor | vendor_name }}{% else %}<span class="none">—</span>{% endif %}</td>
+<td>{{ text(device.manufacturer, 60) }}</td>
 <td>{{ text(device.brand, 60) }}</td>
 <td>{{ text(device.model, 80) }}</td>
+<td class="mono">{{ text(device.serial, 60) }}</td>
+<td>{{ text(device.firmware, 60) }}</td>
 <td class="mono">{{ text(device.ip, 45) }}{% for ip in device.other_ips[:5] %}<br>{{ ip | clip(45) }}{% endfor %}{% if device.other_ips | length > 5 %}<br><span class="small">and {{ device.other_ips | length - 5 }} more</span>{% endif %}
-{% if device.hostnames %}<br><span class="small">{{ device.hostnames | join(", ") | clip(80) }}</span>{% endif %}</td>
+{% if device.hostnames %}<br><span class="small">{{ device.hostnames | join(", ") | clip(80) }}</span>{% endif %}
+{% if device.interface %}<br><span class="small">on {{ text(device.interface, 30) }}</span>{% endif %}</td>
 <td class="mono">{{ text(device.mac, 45) }}</td>
-<td>{{ text(device.interface, 30) }}</td>
 <td class="num">{{ device.confidence | percent }}</td>
 <td>{% for note in device.notes %}{{ note | clip }}{% if not loop.last %}<br>{% endif %}{% else %}<span class="none">—</span>{% endfor %}</td>
 </tr>
 """  # noqa: E501
 
 
-def template_row(device: Device, anchor: str) -> str:
+def template_row(device: Device, anchor: str, show_site: bool = False) -> str:
     fields: dict[str, Any] = _sanitise(device_dict(device))
     fields["anchor"] = anchor
-    return environment().from_string(ROW_TEMPLATE).render(device=fields)
+    return environment().from_string(ROW_TEMPLATE).render(device=fields, show_site=show_site)
 
 
 @SETTINGS
@@ -238,7 +250,8 @@ def template_row(device: Device, anchor: str) -> str:
 def test_inventory_rows_are_what_the_template_wrote(factory: Any, data: st.DataObject) -> None:
     device = data.draw(devices(factory))
     anchor = f"device-{data.draw(st.integers(1, 70_000))}"
-    assert _inventory_row(device, anchor) == template_row(device, anchor)
+    show_site = data.draw(st.booleans())
+    assert _inventory_row(device, anchor, show_site) == template_row(device, anchor, show_site)
 
 
 def test_hostile_inventory_rows_are_what_the_template_wrote(factory: Any) -> None:

@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from reports import FORMATS, ReportFormat, format_for_path, get_format, write_report
+from reports.csv_report import CsvFormat
+from reports.cyclonedx_report import CycloneDxFormat
 from reports.html_report import HtmlFormat
 from reports.json_report import JsonFormat
+from reports.pdf_report import PdfFormat
 from scanner.model import ScanRun
 
 
@@ -29,10 +32,13 @@ def leftovers(directory: Path) -> list[str]:
     return sorted(path.name for path in directory.iterdir() if path.name.endswith(".tmp"))
 
 
-def test_registry_holds_json_and_html() -> None:
-    assert set(FORMATS) == {"json", "html"}
+def test_registry_holds_every_format() -> None:
+    assert set(FORMATS) == {"json", "html", "csv", "cyclonedx", "pdf"}
     assert isinstance(FORMATS["json"], JsonFormat)
     assert isinstance(FORMATS["html"], HtmlFormat)
+    assert isinstance(FORMATS["csv"], CsvFormat)
+    assert isinstance(FORMATS["cyclonedx"], CycloneDxFormat)
+    assert isinstance(FORMATS["pdf"], PdfFormat)
     for name, fmt in FORMATS.items():
         assert fmt.name == name
         assert fmt.suffix.startswith(".")
@@ -52,8 +58,8 @@ def test_get_format_by_name() -> None:
 
 
 def test_unknown_format_lists_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match=r"'pdf'.*html, json"):
-        get_format("pdf")
+    with pytest.raises(ValueError, match=r"'xml'.*csv, cyclonedx, html, json, pdf"):
+        get_format("xml")
 
 
 @pytest.mark.parametrize(
@@ -64,6 +70,10 @@ def test_unknown_format_lists_the_valid_ones() -> None:
         ("report.html", "html"),
         ("report.htm", "html"),
         (Path("/srv/site.a.html"), "html"),
+        ("inventory.csv", "csv"),
+        ("report.PDF", "pdf"),
+        ("bom.cdx.json", "cyclonedx"),
+        ("a.cdx.JSON", "cyclonedx"),
     ],
 )
 def test_format_for_path(path: str | Path, name: str) -> None:
@@ -72,15 +82,20 @@ def test_format_for_path(path: str | Path, name: str) -> None:
 
 @pytest.mark.parametrize("path", ["report.txt", "report", "report.json.bak"])
 def test_format_for_path_refuses_unknown_extensions(path: str) -> None:
-    with pytest.raises(ValueError, match=r"\.html, \.json"):
+    with pytest.raises(ValueError, match=r"\.cdx\.json, \.csv, \.html, \.json, \.pdf"):
         format_for_path(path)
 
 
 def test_write_report_picks_the_format_from_the_extension(
     tmp_path: Path, sample_run: ScanRun
 ) -> None:
-    for name in ("json", "html"):
-        target = tmp_path / f"report.{name}"
+    for name, suffix in (
+        ("json", "json"),
+        ("html", "html"),
+        ("csv", "csv"),
+        ("cyclonedx", "cdx.json"),
+    ):
+        target = tmp_path / f"report.{suffix}"
         assert write_report(sample_run, target) == target
         assert target.read_bytes() == FORMATS[name].render(sample_run)
     assert leftovers(tmp_path) == []

@@ -697,12 +697,16 @@ def _demo(out_dir: Path) -> int:
     if not out_dir.is_dir():
         raise UserError(f"--out-dir {out_dir} is not a directory")
     html, js = out_dir / "ndaa-report.html", out_dir / "ndaa-report.json"
-    with netns.lab() as handle:
+    from scanner.lab.routed import ROUTED_DEVICES, ROUTED_SUBNET
+
+    with netns.lab(routed=ROUTED_DEVICES) as handle:
         typer.echo(
-            f"lab up: {len(handle.devices)} devices on {handle.targets}; scanning from "
+            f"lab up: {len(handle.devices)} devices on {handle.targets} and "
+            f"{len(ROUTED_DEVICES)} behind a router on {ROUTED_SUBNET}; scanning from "
             f"namespace {handle.netns} ({handle.interface})"
         )
-        argv = [sys.executable, "-m", "scanner", "scan", handle.targets, "-i", handle.interface]
+        argv = [sys.executable, "-m", "scanner", "scan", handle.targets, ROUTED_SUBNET]
+        argv += ["-i", handle.interface]
         argv += ["--site", "demo-lab", "-o", str(html), "-o", str(js), "--no-store"]
         argv += ["--credentials", str(_demo_credentials(handle.prefix))]
         typer.echo(

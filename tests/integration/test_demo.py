@@ -39,11 +39,15 @@ def test_demo_writes_both_reports_and_leaves_nothing(tmp_path: Path) -> None:
     assert "exit code 1" in output and "lab down" in output
     doc = json.loads((tmp_path / "ndaa-report.json").read_text())
     validate(doc)
-    assert doc["summary"]["covered"] >= 11 and doc["summary"]["review"] == 1
+    assert doc["summary"]["covered"] >= 13 and doc["summary"]["review"] == 1
     by_ip = {d["ip"]: d for d in doc["devices"]}
     # With the lab's credentials the demo reads device information over ONVIF and SNMP.
     assert by_ip["198.18.0.31"]["model"] == "RD985"  # Hytera, over SNMP
     assert by_ip["198.18.0.11"]["serial"] == "DS-2CD2143G2-I20210315AAWRJ12345678"
+    # Behind the router: found by TCP connect, identified from what it answers, no MAC.
+    routed = by_ip["198.19.1.11"]
+    assert routed["mac"] is None and routed["status"] == "covered"
+    assert routed["covered_vendor"] == "hikvision"
     names = {p["name"] for p in doc["scan"]["probes"]}
     assert {"arp", "wsd", "sadp", "dhip", "onvif", "snmp", "http", "rtsp"} <= names
     assert (tmp_path / "ndaa-report.html").stat().st_size > 10_000

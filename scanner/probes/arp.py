@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import socket
-from concurrent.futures import ThreadPoolExecutor
 
 from scanner.arp_sweep import SweepOutcome, sweep
 from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus
-from scanner.probes.base import Probe, ProbeContext
+from scanner.probes.base import PerInterfaceProbe, ProbeContext, interface_failure
 from scanner.targets import SweepPlan
 
 
-class ArpProbe(Probe):
+class ArpProbe(PerInterfaceProbe):
     name = "arp"
 
-    def run(self, ctx: ProbeContext) -> list[ProbeResult]:
-        if not ctx.plans:
-            return []
-        with ThreadPoolExecutor(max_workers=len(ctx.plans)) as pool:
-            return list(pool.map(lambda p: self._one(ctx, p), ctx.plans))
-
-    def _one(self, ctx: ProbeContext, plan: SweepPlan) -> ProbeResult:
+    def probe_interface(self, ctx: ProbeContext, plan: SweepPlan) -> ProbeResult:
         label = plan.interface.name
 
         def progress(n: int) -> None:
@@ -37,13 +30,7 @@ class ArpProbe(Probe):
                 progress=progress,
             )
         except OSError as exc:
-            stats = ProbeStats(
-                name=self.name,
-                interface=label,
-                status=ProbeStatus.FAILED,
-                error=f"{label}: {exc.strerror or exc}",
-            )
-            return ProbeResult(stats)
+            return interface_failure(self.name, label, exc)
         observations = _observations(plan, out)
         answered = len({o.ip for o in observations})
         return ProbeResult(_stats(out, answered), observations)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from threading import Event
 from typing import ClassVar
@@ -74,3 +75,27 @@ class Probe(ABC):
                     )
                 )
             ]
+
+
+class PerInterfaceProbe(Probe):
+    """A probe that runs on every chosen interface at once, one thread each."""
+
+    def run(self, ctx: ProbeContext) -> list[ProbeResult]:
+        if not ctx.plans:
+            return []
+        with ThreadPoolExecutor(max_workers=len(ctx.plans)) as pool:
+            return list(pool.map(lambda p: self.probe_interface(ctx, p), ctx.plans))
+
+    @abstractmethod
+    def probe_interface(self, ctx: ProbeContext, plan: SweepPlan) -> ProbeResult:
+        """The result on one interface."""
+
+
+def interface_failure(name: str, iface: str, error: OSError | str) -> ProbeResult:
+    """The FAILED result of probe `name` on `iface`: `<iface>: <error>`, an OSError given by its
+    strerror when it has one."""
+    if isinstance(error, OSError):
+        error = str(error.strerror or error)
+    return ProbeResult(
+        ProbeStats(name=name, interface=iface, status=ProbeStatus.FAILED, error=f"{iface}: {error}")
+    )

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from ipaddress import IPv4Network
 
 from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus
-from scanner.probes.base import ProbeContext
+from scanner.probes.base import ProbeContext, interface_failure
 from scanner.targets import SweepPlan
 
 MAX_DATAGRAM = 65535
@@ -137,14 +137,7 @@ def run_discovery(ctx: ProbeContext, plan: SweepPlan, spec: Discovery) -> ProbeR
     try:
         sock, on_device = open_socket(plan)
     except OSError as exc:
-        return ProbeResult(
-            ProbeStats(
-                name=spec.name,
-                interface=label,
-                status=ProbeStatus.FAILED,
-                error=f"{label}: {exc.strerror or exc}",
-            )
-        )
+        return interface_failure(spec.name, label, exc)
     window = max(0.2, ctx.scope.listen)
     gap = min(1.0, window / 3)
     deadline = started + window

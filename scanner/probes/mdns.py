@@ -13,14 +13,14 @@ import asyncio
 import contextlib
 import queue
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceListener, Zeroconf
 
 from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus
 from scanner.probes import mcast
-from scanner.probes.base import Probe, ProbeContext
+from scanner.probes.base import PerInterfaceProbe, ProbeContext, interface_failure
 from scanner.targets import SweepPlan
 from scanner.wire import mdns_names
 
@@ -104,30 +104,17 @@ def instance_fields(
     return [(k, mcast.bound(v)) for k, v in fields if v]
 
 
-class MdnsProbe(Probe):
+class MdnsProbe(PerInterfaceProbe):
     name = "mdns"
 
-    def run(self, ctx: ProbeContext) -> list[ProbeResult]:
-        if not ctx.plans:
-            return []
-        with ThreadPoolExecutor(max_workers=len(ctx.plans)) as pool:
-            return list(pool.map(lambda p: self._one(ctx, p), ctx.plans))
-
-    def _one(self, ctx: ProbeContext, plan: SweepPlan) -> ProbeResult:
+    def probe_interface(self, ctx: ProbeContext, plan: SweepPlan) -> ProbeResult:
         iface = plan.interface.name
         started = time.perf_counter()
         deadline = time.monotonic() + max(0.2, ctx.scope.listen)
         try:
             zc = _CountingZeroconf(interfaces=[plan.source_ip], ip_version=IPVersion.V4Only)
         except (OSError, RuntimeError, ValueError) as exc:
-            return ProbeResult(
-                ProbeStats(
-                    name=self.name,
-                    interface=iface,
-                    status=ProbeStatus.FAILED,
-                    error=f"{iface}: zeroconf: {exc}",
-                )
-            )
+            return interface_failure(self.name, iface, f"zeroconf: {exc}")
         error = None
         resolver = _Resolver(zc, plan, deadline)
         try:

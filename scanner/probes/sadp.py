@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus
-from scanner.probes.base import Probe, ProbeContext
+from scanner.probes.base import Probe, ProbeContext, interface_failure
 from scanner.probes.discovery_udp import (
     MAX_HOSTS,
     MAX_RAW,
@@ -120,13 +120,7 @@ def listen_l2(ctx: ProbeContext, plan: SweepPlan) -> ProbeResult:
     try:
         sock = _open_l2(plan)
     except OSError as exc:
-        stats = ProbeStats(
-            name=L2_NAME,
-            interface=label,
-            status=ProbeStatus.FAILED,
-            error=f"{label}: {exc.strerror or exc}",
-        )
-        return ProbeResult(stats)
+        return interface_failure(L2_NAME, label, exc)
     deadline = started + max(0.2, ctx.scope.listen)
     ours = (plan.interface.mac or "").upper()
     seen: dict[str, set[bytes]] = {}

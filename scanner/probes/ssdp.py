@@ -23,7 +23,7 @@ import requests
 
 from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus
 from scanner.probes import mcast
-from scanner.probes.base import Probe, ProbeContext
+from scanner.probes.base import PerInterfaceProbe, ProbeContext, interface_failure
 from scanner.targets import SweepPlan
 from scanner.wire import ssdp
 
@@ -153,30 +153,17 @@ def host_fields(host: _Host) -> list[tuple[str, str]]:
     return [(k, mcast.bound(v)) for k, v in fields if v]
 
 
-class SsdpProbe(Probe):
+class SsdpProbe(PerInterfaceProbe):
     name = "ssdp"
 
-    def run(self, ctx: ProbeContext) -> list[ProbeResult]:
-        if not ctx.plans:
-            return []
-        with ThreadPoolExecutor(max_workers=len(ctx.plans)) as pool:
-            return list(pool.map(lambda p: self._one(ctx, p), ctx.plans))
-
-    def _one(self, ctx: ProbeContext, plan: SweepPlan) -> ProbeResult:
+    def probe_interface(self, ctx: ProbeContext, plan: SweepPlan) -> ProbeResult:
         iface = plan.interface.name
         started = time.perf_counter()
         window = max(0.2, ctx.scope.listen)
         try:
             out = mcast.udp_socket(iface, plan.source_ip)
         except OSError as exc:
-            return ProbeResult(
-                ProbeStats(
-                    name=self.name,
-                    interface=iface,
-                    status=ProbeStatus.FAILED,
-                    error=f"{iface}: {exc.strerror or exc}",
-                )
-            )
+            return interface_failure(self.name, iface, exc)
         sockets = [out]
         note = None
         collector = _Collector(plan, out, time.monotonic() + window, ctx.stop)

@@ -15,12 +15,11 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus
 from scanner.probes import mcast
-from scanner.probes.base import Probe, ProbeContext
+from scanner.probes.base import PerInterfaceProbe, ProbeContext, interface_failure
 from scanner.targets import SweepPlan
 from scanner.wire import wsd
 
@@ -96,30 +95,17 @@ def fault_fields(msg: wsd.Message) -> list[tuple[str, str]]:
     return [(k, mcast.bound(v)) for k, v in fields if v]
 
 
-class WsdProbe(Probe):
+class WsdProbe(PerInterfaceProbe):
     name = "wsd"
 
-    def run(self, ctx: ProbeContext) -> list[ProbeResult]:
-        if not ctx.plans:
-            return []
-        with ThreadPoolExecutor(max_workers=len(ctx.plans)) as pool:
-            return list(pool.map(lambda p: self._one(ctx, p), ctx.plans))
-
-    def _one(self, ctx: ProbeContext, plan: SweepPlan) -> ProbeResult:
+    def probe_interface(self, ctx: ProbeContext, plan: SweepPlan) -> ProbeResult:
         iface = plan.interface.name
         started = time.perf_counter()
         window = max(0.2, ctx.scope.listen)
         try:
             out = mcast.udp_socket(iface, plan.source_ip)
         except OSError as exc:
-            return ProbeResult(
-                ProbeStats(
-                    name=self.name,
-                    interface=iface,
-                    status=ProbeStatus.FAILED,
-                    error=f"{iface}: {exc.strerror or exc}",
-                )
-            )
+            return interface_failure(self.name, iface, exc)
         sockets = [out]
         note = None
         try:

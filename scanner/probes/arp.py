@@ -16,9 +16,7 @@ class ArpProbe(PerInterfaceProbe):
     def probe_interface(self, ctx: ProbeContext, plan: SweepPlan) -> ProbeResult:
         label = plan.interface.name
 
-        def progress(n: int) -> None:
-            if ctx.progress is not None:
-                ctx.progress(label, n)
+        progress = ctx.progress_for(label)
 
         try:
             out = sweep(

@@ -43,6 +43,15 @@ class ProbeContext:
     # connect in phase 1, so they reach phase 2 through `prior` (with mac None).
     routed: tuple[RoutedPlan, ...] = ()
 
+    def progress_for(self, label: str) -> Callable[[int], None]:
+        """A callback reporting units done under `label` (nothing when no one listens)."""
+
+        def progress(done: int) -> None:
+            if self.progress is not None:
+                self.progress(label, done)
+
+        return progress
+
     def live_hosts(self) -> dict[str, tuple[str | None, str]]:
         """ip -> (mac, interface) of every host phase 1 saw, for probes that ask hosts."""
         hosts: dict[str, tuple[str | None, str]] = {}

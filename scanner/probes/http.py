@@ -50,9 +50,7 @@ class HttpProbe(Probe):
         hosts = ctx.live_hosts()
         label = f"{self.name} hosts"
 
-        def progress(done: int) -> None:
-            if ctx.progress is not None:
-                ctx.progress(label, done)
+        progress = ctx.progress_for(label)
 
         states, _ = portscan.port_map(ctx)
         results = for_each_host(

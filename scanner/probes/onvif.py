@@ -279,9 +279,7 @@ class OnvifProbe(Probe):
         counters = _Counters()
         shared = self.shared or limits.shared()
 
-        def progress(done: int) -> None:
-            if ctx.progress is not None:
-                ctx.progress(self.name, done)
+        progress = ctx.progress_for(self.name)
 
         hosts = ctx.live_hosts()
 

@@ -45,9 +45,7 @@ class RtspProbe(Probe):
         hosts = ctx.live_hosts()
         label = f"{self.name} hosts"
 
-        def progress(done: int) -> None:
-            if ctx.progress is not None:
-                ctx.progress(label, done)
+        progress = ctx.progress_for(label)
 
         states, _ = portscan.port_map(ctx)
         asked = sorted(ip for ip in hosts if states.get(ip, {}).get(self.port) == portscan.OPEN)

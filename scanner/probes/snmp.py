@@ -97,9 +97,7 @@ class SnmpProbe(Probe):
         counters = _Counters()
         shared = self.shared or limits.shared()
 
-        def progress(done: int) -> None:
-            if ctx.progress is not None:
-                ctx.progress(self.name, done)
+        progress = ctx.progress_for(self.name)
 
         def work(ip: str) -> Observation | None:
             mac, interface = hosts[ip]

@@ -70,9 +70,7 @@ class TcpPortsProbe(Probe):
         states, connects = portscan.port_map(ctx)
         label = f"{self.name} hosts"
 
-        def progress(done: int) -> None:
-            if ctx.progress is not None:
-                ctx.progress(label, done)
+        progress = ctx.progress_for(label)
 
         results = for_each_host(
             sorted(hosts),
@@ -143,9 +141,7 @@ class TcpSweepProbe(Probe):
         }
         label = f"{self.name} addresses"
 
-        def progress(done: int) -> None:
-            if ctx.progress is not None:
-                ctx.progress(label, done)
+        progress = ctx.progress_for(label)
 
         result = portscan.sweep(
             ((ip, self.ports) for ip in where),

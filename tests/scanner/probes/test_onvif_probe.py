@@ -22,7 +22,7 @@ from scanner.probes import limits
 from scanner.probes.base import ProbeContext
 from scanner.probes.onvif import Endpoint, OnvifProbe, endpoints_from_xaddrs, plan_endpoints
 from scanner.targets import SweepPlan
-from tests.scanner.probes._netns import namespace, needs_root, run_in
+from tests._netns import namespace, needs_root, run_in
 
 LOGIN = ("ndaa-lab", "lab-pw-7f3a")
 DEVICES = {"198.18.0.11": "hik-cam", "198.18.0.12": "hik-nvr", "198.18.0.24": "amcrest-cam"}

@@ -25,7 +25,7 @@ from scanner.probes.base import ProbeContext
 from scanner.probes.snmp import SnmpProbe, render
 from scanner.targets import SweepPlan
 from scanner.wire import snmp_oids
-from tests.scanner.probes._netns import namespace, needs_root, run_in
+from tests._netns import namespace, needs_root, run_in
 
 AGENTS = {"198.18.0.31": "hytera", "198.18.0.41": "huawei"}
 ADDRESSES = ("198.18.0.1", *AGENTS)

@@ -1,60 +1,32 @@
 """Two network namespaces joined by a veth pair, made by the test itself: `dev` (the emulated
 device's eth0) and `cli` (the test's client on cli0, 198.18.0.1). Emulators and client sockets
 run in threads that entered a namespace (setns is per thread), so nothing touches the root
-namespace's network and every packet stays on the veth, in 198.18.0.0/15.
+namespace's network and every packet stays on the veth, in 198.18.0.0/15. `run_in` is
+tests/_netns.py's (imported from here too).
 """
 
 from __future__ import annotations
 
-import ctypes
-import os
 import socket
 import subprocess
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from scanner.lab.emulators.base import RequestLog, Service, ServiceContext, read_log
 from scanner.lab.personas import persona_for
 from scanner.lab.topology import STANDARD_DEVICES, LabDevice
+from tests._netns import run_in
 
-CLONE_NEWNET = 0x40000000
 CLIENT_IP = "198.18.0.1"
-T = TypeVar("T")
 
 
 def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
-
-
-def run_in(ns: str, fn: Callable[[], T]) -> T:
-    """fn() in a fresh thread that entered network namespace `ns`; sockets it creates stay in
-    `ns` whichever thread uses them afterwards."""
-    box: dict[str, Any] = {}
-
-    def body() -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-        try:
-            if libc.setns(fd, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns failed")
-        finally:
-            os.close(fd)
-        try:
-            box["value"] = fn()
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=body, daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
 
 
 @dataclass

@@ -1,6 +1,9 @@
-"""A network namespace the test makes for itself, with the lab addresses it needs on `lo`, and a
-way to run code inside it (setns is per thread; threads started there stay there). Keeps the
-probe tests' traffic off the root namespace and inside 198.18.0.0/15."""
+"""Network namespaces for the tests, shared by the probe and the emulator tests: one the test
+makes for itself with the lab addresses it needs on `lo`, and a way to run code inside a
+namespace (setns is per thread; threads started there stay there, and sockets they create stay in
+the namespace whichever thread uses them afterwards). Keeps the tests' traffic off the root
+namespace and inside 198.18.0.0/15. The veth pair the emulator tests use is in
+tests/scanner/lab/emulators/_netns_pair.py."""
 
 from __future__ import annotations
 
@@ -41,7 +44,8 @@ def namespace(addresses: tuple[str, ...]) -> Iterator[str]:
 
 
 def run_in(ns: str, fn: Callable[[], T]) -> T:
-    """fn() in a fresh thread that entered namespace `ns`."""
+    """fn() in a fresh thread that entered network namespace `ns`; sockets it creates stay in
+    `ns` whichever thread uses them afterwards."""
     box: dict[str, Any] = {}
 
     def body() -> None:

@@ -743,24 +743,12 @@ def tool_environment() -> dict[str, str]:
     return env
 
 
-def _start_responder(
-    names: LabNames, hosts: int, live_fraction: float, seed: int, timeout: float = 20.0
-) -> int:
-    """Start the responder detached (own session: a Ctrl-C in the terminal is for us, and we
-    stop it in order) and wait until its socket is bound, so the lab answers once `up` returns."""
-    ready = names.state_dir / "responder.ready"
-    log_path = names.state_dir / "responder.log"
+def spawn_detached(argv: list[str], log_path: Path, ready: Path) -> subprocess.Popen[bytes]:
+    """Start a lab tool detached (own session: a Ctrl-C in the terminal is for us, and we stop it
+    in order), its output appended to `log_path`, with a stale `ready` file removed first; the
+    tool writes `ready` once it has bound its sockets (see `check_started`)."""
+    ready.parent.mkdir(parents=True, exist_ok=True)
     ready.unlink(missing_ok=True)
-    env = tool_environment()
-    argv = [
-        "ip", "netns", "exec", names.scale_resp,
-        sys.executable, "-m", RESPONDER_MODULE,
-        "--iface", names.scale_resp_iface,
-        "--hosts", str(hosts),
-        "--live-fraction", repr(live_fraction),
-        "--seed", str(seed),
-        "--ready-file", str(ready),
-    ]  # fmt: skip
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             argv,
@@ -770,18 +758,73 @@ def _start_responder(
             start_new_session=True,
             close_fds=True,
             cwd="/",
-            env=env,
+            env=tool_environment(),
         )
-    _children[proc.pid] = proc  # `ip netns exec` execs the responder: same pid
+    _children[proc.pid] = proc  # `ip netns exec` execs the tool: same pid
+    return proc
+
+
+def check_started(
+    proc: subprocess.Popen[bytes],
+    ready: Path,
+    log_path: Path,
+    what: str,
+    deadline: float,
+    *,
+    tail: int = 5,
+) -> bool:
+    """True once `proc` wrote `ready`; LabError (with its log's last `tail` lines) when it
+    exited or `deadline` (time.monotonic()) passed first; False while it is still starting."""
+    if ready.exists():
+        return True
+    if proc.poll() is not None or time.monotonic() > deadline:
+        lines = log_path.read_text(errors="replace").strip().splitlines()[-tail:]
+        raise LabError(
+            f"{what} did not start: " + (" | ".join(lines) or "no output"),
+            hint=f"see {log_path}",
+        )
+    return False
+
+
+def start_detached(
+    argv: list[str],
+    log_path: Path,
+    ready: Path,
+    timeout: float,
+    what: str,
+    *,
+    tail: int = 5,
+    poll: float = 0.01,
+) -> int:
+    """`spawn_detached`, then wait until the tool is ready (`check_started`); its pid."""
+    proc = spawn_detached(argv, log_path, ready)
+    deadline = time.monotonic() + timeout
+    while not check_started(proc, ready, log_path, what, deadline, tail=tail):
+        time.sleep(poll)
+    return proc.pid
+
+
+def _start_responder(
+    names: LabNames, hosts: int, live_fraction: float, seed: int, timeout: float = 20.0
+) -> int:
+    """Start the responder detached and wait until its socket is bound, so the lab answers once
+    `up` returns."""
+    ready = names.state_dir / "responder.ready"
+    log_path = names.state_dir / "responder.log"
+    argv = [
+        "ip", "netns", "exec", names.scale_resp,
+        sys.executable, "-m", RESPONDER_MODULE,
+        "--iface", names.scale_resp_iface,
+        "--hosts", str(hosts),
+        "--live-fraction", repr(live_fraction),
+        "--seed", str(seed),
+        "--ready-file", str(ready),
+    ]  # fmt: skip
+    proc = spawn_detached(argv, log_path, ready)
     (names.state_dir / "responder.pid").write_text(f"{proc.pid}\n")
     deadline = time.monotonic() + timeout
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
-            raise LabError(
-                "the scale-mode ARP responder did not start: " + (" | ".join(tail) or "no output"),
-                hint=f"see {log_path}",
-            )
+    what = "the scale-mode ARP responder"
+    while not check_started(proc, ready, log_path, what, deadline, tail=3):
         time.sleep(0.005)
     return proc.pid
 
@@ -803,15 +846,12 @@ def _start_emulators(
     """One emulator host per device that has services, started detached like the responder;
     returns once every one of them has bound its sockets. `state_file` lists the devices (the
     lab's state by default; the routed devices have their own)."""
-    env = tool_environment()
     pending: dict[str, tuple[subprocess.Popen[bytes], Path, Path]] = {}
     for device in devices:
         if not device.services:
             continue
         ready = names.state_dir / "emulators" / f"{device.name}.ready"
         log_path = names.state_dir / "emulators" / f"{device.name}.log"
-        ready.parent.mkdir(parents=True, exist_ok=True)
-        ready.unlink(missing_ok=True)
         argv = [
             "ip", "netns", "exec", names.device_ns(device),
             sys.executable, "-m", EMULATOR_MODULE,
@@ -820,31 +860,13 @@ def _start_emulators(
             "--log", str(request_log_path(names.prefix, device.name)),
             "--ready-file", str(ready),
         ]  # fmt: skip
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-                close_fds=True,
-                cwd="/",
-                env=env,
-            )
-        _children[proc.pid] = proc
-        pending[device.name] = (proc, ready, log_path)
+        pending[device.name] = (spawn_detached(argv, log_path, ready), ready, log_path)
     deadline = time.monotonic() + timeout
     while pending:
         for name, (proc, ready, log_path) in list(pending.items()):
-            if ready.exists():
+            what = f"the emulators of lab device {name!r}"
+            if check_started(proc, ready, log_path, what, deadline):
                 del pending[name]
-            elif proc.poll() is not None or time.monotonic() > deadline:
-                tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
-                raise LabError(
-                    f"the emulators of lab device {name!r} did not start: "
-                    + (" | ".join(tail) or "no output"),
-                    hint=f"see {log_path}",
-                )
         time.sleep(0.01)
 
 

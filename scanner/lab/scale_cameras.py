@@ -21,10 +21,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import subprocess
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -204,31 +202,9 @@ def _start_detached(names: netns.LabNames, label: str, argv: list[str], timeout:
     """A lab tool started like the responder (own session, logged), once it says it is ready."""
     ready = names.state_dir / "emulators" / f"{label}.ready"
     log_path = names.state_dir / "emulators" / f"{label}.log"
-    ready.parent.mkdir(parents=True, exist_ok=True)
-    ready.unlink(missing_ok=True)
     argv = [*argv, "--ready-file", str(ready)]
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            close_fds=True,
-            cwd="/",
-            env=netns.tool_environment(),
-        )
-    netns._children[proc.pid] = proc
-    deadline = time.monotonic() + timeout
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
-            raise netns.LabError(
-                f"the scale lab's {label} process did not start: " + (" | ".join(tail) or "-"),
-                hint=f"see {log_path}",
-            )
-        time.sleep(0.02)
-    return proc.pid
+    what = f"the scale lab's {label} process"
+    return netns.start_detached(argv, log_path, ready, timeout, what, poll=0.02)
 
 
 def up(

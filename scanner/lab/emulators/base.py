@@ -11,6 +11,9 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import select
+import socket
+import struct
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -91,6 +94,58 @@ class Service(ABC):
     @abstractmethod
     def serve(self, stop: threading.Event) -> None:
         """Bind, call `self.ctx.ready()`, answer until `stop` is set. Never raise on bad input."""
+
+
+def join_group(sock: socket.socket, group: str, local_ip: str) -> None:
+    mreq = struct.pack("4s4s", socket.inet_aton(group), socket.inet_aton(local_ip))
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+
+
+def udp_listener(port: int, group: str | None, device_ip: str) -> socket.socket:
+    """Bound to every address of the namespace on `port`, the group joined on the interface
+    that holds `device_ip`."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    sock.bind(("0.0.0.0", port))
+    if group:
+        join_group(sock, group, device_ip)
+    sock.setblocking(False)
+    return sock
+
+
+def receive(sock: socket.socket, stop: threading.Event) -> tuple[bytes, tuple[str, int]] | None:
+    """One datagram, or None when nothing came in 0.2 s (so `stop` is checked)."""
+    if stop.is_set():
+        return None
+    ready, _, _ = select.select([sock], [], [], 0.2)
+    if not ready:
+        return None
+    try:
+        data, addr = sock.recvfrom(65535)
+    except OSError:
+        return None
+    return data, (addr[0], addr[1])
+
+
+class UdpService(Service):
+    """A service answering the datagrams that reach `port` (`group` joined, when it has one)."""
+
+    port: ClassVar[int]
+    group: ClassVar[str | None] = None
+
+    def serve(self, stop: threading.Event) -> None:
+        sock = udp_listener(self.port, self.group, self.ctx.device.ip)
+        self.ctx.ready()
+        with sock:
+            while not stop.is_set():
+                got = receive(sock, stop)
+                if got is not None:
+                    self.answer(sock, *got)
+
+    @abstractmethod
+    def answer(self, sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:
+        """Log the datagram `data` from `addr` and reply on `sock` if it deserves one."""
 
 
 def registry(errors: dict[str, str] | None = None) -> dict[str, type[Service]]:

@@ -12,11 +12,9 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import threading
 from typing import Any
 
-from scanner.lab.emulators.base import Service
-from scanner.lab.emulators.sadp import receive, udp_listener
+from scanner.lab.emulators.base import UdpService
 from scanner.lab.personas import Persona
 from scanner.wire import dahua_legacy, dhip
 
@@ -80,19 +78,12 @@ def reply_bytes(persona: Persona, mac: str, ip: str) -> bytes:
     return dhip.build_raw_reply(body, trailer=QUIRK_TRAILER)
 
 
-class DhipService(Service):
+class DhipService(UdpService):
     name = "dhip"
+    port = dhip.PORT
+    group = dhip.GROUP
 
-    def serve(self, stop: threading.Event) -> None:
-        sock = udp_listener(dhip.PORT, dhip.GROUP, self.ctx.device.ip)
-        self.ctx.ready()
-        with sock:
-            while not stop.is_set():
-                got = receive(sock, stop)
-                if got is not None:
-                    self._answer(sock, *got)
-
-    def _answer(self, sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:
+    def answer(self, sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:
         peer = f"{addr[0]}:{addr[1]}"
         method = dhip.parse_request_method(data)
         persona = self.ctx.persona
@@ -122,19 +113,11 @@ def legacy_reply(persona: Persona, mac: str, ip: str) -> bytes:
     )
 
 
-class DhipLegacyService(Service):
+class DhipLegacyService(UdpService):
     name = "dhip-legacy"
+    port = dahua_legacy.PORT
 
-    def serve(self, stop: threading.Event) -> None:
-        sock = udp_listener(dahua_legacy.PORT, None, self.ctx.device.ip)
-        self.ctx.ready()
-        with sock:
-            while not stop.is_set():
-                got = receive(sock, stop)
-                if got is not None:
-                    self._answer(sock, *got)
-
-    def _answer(self, sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:
+    def answer(self, sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:
         peer = f"{addr[0]}:{addr[1]}"
         persona = self.ctx.persona
         if not dahua_legacy.is_search(data) or persona is None:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
-import struct
 import threading
 import time
 
-from scanner.lab.emulators.base import Service
+from scanner.lab.emulators.base import Service, UdpService
 from scanner.lab.personas import Persona
 from scanner.wire import sadp
 
@@ -71,52 +70,12 @@ def probe_match_fields(persona: Persona, mac: str, ip: str, uuid: str) -> list[t
     ]
 
 
-def join_group(sock: socket.socket, group: str, local_ip: str) -> None:
-    mreq = struct.pack("4s4s", socket.inet_aton(group), socket.inet_aton(local_ip))
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
-
-
-def udp_listener(port: int, group: str | None, device_ip: str) -> socket.socket:
-    """Bound to every address of the namespace on `port`, the group joined on the interface
-    that holds `device_ip`."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-    sock.bind(("0.0.0.0", port))
-    if group:
-        join_group(sock, group, device_ip)
-    sock.setblocking(False)
-    return sock
-
-
-def receive(sock: socket.socket, stop: threading.Event) -> tuple[bytes, tuple[str, int]] | None:
-    """One datagram, or None when nothing came in 0.2 s (so `stop` is checked)."""
-    if stop.is_set():
-        return None
-    ready, _, _ = select.select([sock], [], [], 0.2)
-    if not ready:
-        return None
-    try:
-        data, addr = sock.recvfrom(65535)
-    except OSError:
-        return None
-    return data, (addr[0], addr[1])
-
-
-class SadpService(Service):
+class SadpService(UdpService):
     name = "sadp"
+    port = sadp.PORT
+    group = sadp.GROUP
 
-    def serve(self, stop: threading.Event) -> None:
-        device = self.ctx.device
-        sock = udp_listener(sadp.PORT, sadp.GROUP, device.ip)
-        self.ctx.ready()
-        with sock:
-            while not stop.is_set():
-                got = receive(sock, stop)
-                if got is not None:
-                    self._answer(sock, *got)
-
-    def _answer(self, sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:
+    def answer(self, sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:
         peer = f"{addr[0]}:{addr[1]}"
         probe = sadp.parse_probe(data)
         if probe is None:

@@ -27,6 +27,8 @@ from scanner.lab.topology import LabDevice
 
 MAX_LOGGED = 4096  # bytes of each request kept in the log
 
+SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
+
 
 class RequestLog:
     """Thread-safe JSON-lines log of every request a device's emulators received."""
@@ -99,6 +101,21 @@ class Service(ABC):
 def join_group(sock: socket.socket, group: str, local_ip: str) -> None:
     mreq = struct.pack("4s4s", socket.inet_aton(group), socket.inet_aton(local_ip))
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+
+
+def bind_multicast(sock: socket.socket, interface: str, port: int, group: str, ip: str) -> None:
+    """Bind `sock` to `port` on `interface` only, `group` joined on the interface holding `ip`."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, interface.encode())
+    sock.bind(("0.0.0.0", port))
+    join_group(sock, group, ip)
+
+
+def send_multicast_from(sock: socket.socket, ip: str, ttl: int) -> None:
+    """Multicast replies leave from `ip`'s interface with `ttl`, and are not looped back."""
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(ip))
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
 
 
 def udp_listener(port: int, group: str | None, device_ip: str) -> socket.socket:

@@ -17,12 +17,11 @@ import struct
 import threading
 from dataclasses import dataclass
 
-from scanner.lab.emulators.base import Service
+from scanner.lab.emulators.base import Service, bind_multicast, send_multicast_from
 from scanner.lab.personas import Persona
 
 GROUP = "224.0.0.251"
 PORT = 5353
-_SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 T_A, T_PTR, T_TXT, T_SRV, T_ANY = 1, 12, 16, 33, 255
 TTL_HOST, TTL_OTHER = 120, 4500
 ENUM = "_services._dns-sd._udp.local"
@@ -194,14 +193,8 @@ class MdnsService(Service):
         persona = self.ctx.persona or Persona("generic", "", "", "", "", "unknown")
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, _SO_BINDTODEVICE, self.ctx.interface.encode())
-            sock.bind(("0.0.0.0", PORT))
-            mreq = struct.pack("4s4s", socket.inet_aton(GROUP), socket.inet_aton(device.ip))
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(device.ip))
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+            bind_multicast(sock, self.ctx.interface, PORT, GROUP, device.ip)
+            send_multicast_from(sock, device.ip, 255)
             self.ctx.ready()
             while not stop.is_set():
                 readable, _, _ = select.select([sock], [], [], 0.2)

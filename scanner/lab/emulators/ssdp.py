@@ -11,17 +11,15 @@ import contextlib
 import hashlib
 import select
 import socket
-import struct
 import threading
 import uuid
 from xml.sax.saxutils import escape
 
-from scanner.lab.emulators.base import Service
+from scanner.lab.emulators.base import Service, bind_multicast
 from scanner.lab.personas import Persona
 
 GROUP = "239.255.255.250"
 PORT = 1900
-_SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 MAX_HTTP_REQUEST = 8192
 # (description port, path, SERVER header, manufacturer, manufacturer URL, UPnP device type)
 _FAMILY = {
@@ -169,11 +167,7 @@ class SsdpService(Service):
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            udp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            udp.setsockopt(socket.SOL_SOCKET, _SO_BINDTODEVICE, self.ctx.interface.encode())
-            udp.bind(("0.0.0.0", PORT))
-            mreq = struct.pack("4s4s", socket.inet_aton(GROUP), socket.inet_aton(device.ip))
-            udp.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+            bind_multicast(udp, self.ctx.interface, PORT, GROUP, device.ip)
             tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             tcp.bind((device.ip, _FAMILY.get(persona.family, _DEFAULT)[0]))
             tcp.listen(16)

@@ -23,7 +23,12 @@ from xml.etree.ElementTree import Element
 
 from defusedxml.ElementTree import fromstring
 
-from scanner.lab.emulators.base import Service
+from scanner.lab.emulators.base import (
+    SO_BINDTODEVICE,
+    Service,
+    bind_multicast,
+    send_multicast_from,
+)
 from scanner.lab.personas import Persona
 
 GROUP = "239.255.255.250"
@@ -31,7 +36,6 @@ GROUP_V6 = "ff02::c"
 PORT = 3702
 HELLO_EVERY = 1.0  # seconds, on the device that repeats its Hello
 HELLO_REPEATERS = ("dahua-cam",)
-_SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 ONVIF = "onvif://www.onvif.org/"
 NVT_TYPES = ("NetworkVideoTransmitter", "Device")
 
@@ -236,7 +240,7 @@ def _ipv6_socket(interface: str) -> socket.socket | None:
     try:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, _SO_BINDTODEVICE, interface.encode())
+        sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, interface.encode())
         sock.bind(("::", PORT))
         index = socket.if_nametoindex(interface)
         mreq = socket.inet_pton(socket.AF_INET6, GROUP_V6) + struct.pack("@I", index)
@@ -255,14 +259,8 @@ class WsdService(Service):
         persona = self.ctx.persona or Persona("generic", "", "IPC", "", "", "camera")
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, _SO_BINDTODEVICE, self.ctx.interface.encode())
-            sock.bind(("0.0.0.0", PORT))
-            mreq = struct.pack("4s4s", socket.inet_aton(GROUP), socket.inet_aton(device.ip))
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(device.ip))
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+            bind_multicast(sock, self.ctx.interface, PORT, GROUP, device.ip)
+            send_multicast_from(sock, device.ip, 1)
             sock6 = _ipv6_socket(self.ctx.interface)
             self.ctx.ready()
             try:

@@ -18,9 +18,10 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
+
+from scanner.wire.safe_xml import child, local
 
 MAX_BODY = 64 * 1024  # an ONVIF reply to these calls is ~1-3 kB; anything longer is not one
 MAX_VALUE = 1024  # observation values are bounded to 1 kB (docs/probes.md)
@@ -236,12 +237,6 @@ class SoapFault:
         return any(s.rsplit(":", 1)[-1] == "NotAuthorized" for s in self.subcodes)
 
 
-def _local(tag: Any) -> str:
-    if not isinstance(tag, str):
-        return ""
-    return tag.rsplit("}", 1)[-1]
-
-
 def _parse(body: bytes) -> Element | None:
     if not isinstance(body, bytes | bytearray) or not body or len(body) > MAX_BODY:
         return None
@@ -251,23 +246,7 @@ def _parse(body: bytes) -> Element | None:
         root = fromstring(bytes(body), forbid_dtd=True, forbid_entities=True)
     except Exception:  # ParseError, DefusedXmlException, ValueError, RecursionError...
         return None
-    return root if isinstance(root, Element) and _local(root.tag) == "Envelope" else None
-
-
-def _body(root: Element) -> Element | None:
-    for child in root:
-        if _local(child.tag) == "Body":
-            return child
-    return None
-
-
-def _child(parent: Element | None, name: str) -> Element | None:
-    if parent is None:
-        return None
-    for element in parent:
-        if _local(element.tag) == name:
-            return element
-    return None
+    return root if isinstance(root, Element) and local(root.tag) == "Envelope" else None
 
 
 def clip(text: str | None) -> str:
@@ -279,7 +258,7 @@ def clip(text: str | None) -> str:
 
 
 def _text(parent: Element | None, name: str) -> str:
-    element = _child(parent, name)
+    element = child(parent, name)
     return clip(element.text) if element is not None else ""
 
 
@@ -291,7 +270,7 @@ def _int(parent: Element | None, name: str) -> int | None:
 
 
 def _date_time(element: Element | None) -> datetime | None:
-    date, time_ = _child(element, "Date"), _child(element, "Time")
+    date, time_ = child(element, "Date"), child(element, "Time")
     parts = [
         _int(date, "Year"),
         _int(date, "Month"),
@@ -311,14 +290,14 @@ def _date_time(element: Element | None) -> datetime | None:
 
 def parse_system_date_and_time(body: bytes) -> DeviceTime | None:
     root = _parse(body)
-    if root is None or (soap_body := _body(root)) is None:
+    if root is None or (soap_body := child(root, "Body")) is None:
         return None
-    response = _child(soap_body, "GetSystemDateAndTimeResponse")
-    info = _child(response, "SystemDateAndTime")
+    response = child(soap_body, "GetSystemDateAndTimeResponse")
+    info = child(response, "SystemDateAndTime")
     if info is None:
         return None
     for source in ("UTCDateTime", "LocalDateTime"):
-        moment = _date_time(_child(info, source))
+        moment = _date_time(child(info, source))
         if moment is not None:
             return DeviceTime(moment, source)
     return None
@@ -326,9 +305,9 @@ def parse_system_date_and_time(body: bytes) -> DeviceTime | None:
 
 def parse_device_information(body: bytes) -> DeviceInformation | None:
     root = _parse(body)
-    if root is None or (soap_body := _body(root)) is None:
+    if root is None or (soap_body := child(root, "Body")) is None:
         return None
-    response = _child(soap_body, "GetDeviceInformationResponse")
+    response = child(soap_body, "GetDeviceInformationResponse")
     if response is None:
         return None
     return DeviceInformation(
@@ -343,22 +322,22 @@ def parse_device_information(body: bytes) -> DeviceInformation | None:
 def parse_fault(body: bytes) -> SoapFault | None:
     """A SOAP 1.2 fault (Code/Value, nested Subcode/Value, Reason/Text), or a 1.1 one."""
     root = _parse(body)
-    if root is None or (soap_body := _body(root)) is None:
+    if root is None or (soap_body := child(root, "Body")) is None:
         return None
-    fault = _child(soap_body, "Fault")
+    fault = child(soap_body, "Fault")
     if fault is None:
         return None
-    code_el = _child(fault, "Code")
+    code_el = child(fault, "Code")
     if code_el is None:  # SOAP 1.1
         return SoapFault(_text(fault, "faultcode"), (), _text(fault, "faultstring"))
     subcodes: list[str] = []
-    sub = _child(code_el, "Subcode")
+    sub = child(code_el, "Subcode")
     while sub is not None and len(subcodes) < 8:
         value = _text(sub, "Value")
         if value:
             subcodes.append(value)
-        sub = _child(sub, "Subcode")
-    reason_el = _child(fault, "Reason")
+        sub = child(sub, "Subcode")
+    reason_el = child(fault, "Reason")
     reason = _text(reason_el, "Text") if reason_el is not None else ""
     return SoapFault(_text(code_el, "Value"), tuple(subcodes), reason)
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from threading import Event
 
+from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus
+
 MAX_DATAGRAM = 65535
 PER_HOST = 8  # observations kept from one host
 PARSE_BUDGET = 256  # distinct datagrams parsed per host: a flood costs a bounded amount of CPU
@@ -130,6 +132,37 @@ def send_and_listen(
                         break
                     on_datagram(ready, data, (str(addr[0]), int(addr[1])))
     return sent, error
+
+
+def window_result(
+    name: str,
+    iface: str,
+    started: float,
+    *,
+    sent: int,
+    answered: int,
+    observations: tuple[Observation, ...],
+    error: str | None,
+    stopped: bool,
+    note: str | None = None,
+) -> ProbeResult:
+    """The result of one listen window on `iface` (begun at `started`, time.perf_counter()):
+    PARTIAL when sending failed (`error`) or the scan was stopped; `note` says what else went
+    wrong when nothing did."""
+    status = ProbeStatus.OK
+    if error or stopped:
+        status = ProbeStatus.PARTIAL
+        error = error or "interrupted before the listen window ended"
+    stats = ProbeStats(
+        name=name,
+        interface=iface,
+        sent=sent,
+        answered=answered,
+        duration=round(time.perf_counter() - started, 3),
+        status=status,
+        error=error or note,
+    )
+    return ProbeResult(stats, observations)
 
 
 def in_plan(plan_contains: Callable[[int], bool], ip: str) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceListener, Zeroconf
 
-from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus
+from scanner.model import Observation, ProbeResult
 from scanner.probes import mcast
 from scanner.probes.base import PerInterfaceProbe, ProbeContext, interface_failure
 from scanner.targets import SweepPlan
@@ -140,20 +140,16 @@ class MdnsProbe(PerInterfaceProbe):
             zc.close()
         observations = resolver.observations
         answered = {o.ip for o in observations}
-        status = ProbeStatus.OK
-        if error or ctx.stop.is_set():
-            status = ProbeStatus.PARTIAL
-            error = error or "interrupted before the listen window ended"
-        stats = ProbeStats(
-            name=self.name,
-            interface=iface,
+        return mcast.window_result(
+            self.name,
+            iface,
+            started,
             sent=sent,
             answered=len(answered),
-            duration=round(time.perf_counter() - started, 3),
-            status=status,
+            observations=tuple(observations),
             error=error,
+            stopped=ctx.stop.is_set(),
         )
-        return ProbeResult(stats, tuple(observations))
 
 
 class _Resolver:

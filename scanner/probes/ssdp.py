@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus
+from scanner.model import Observation, ProbeResult
 from scanner.probes import mcast
 from scanner.probes.base import PerInterfaceProbe, ProbeContext, interface_failure
 from scanner.targets import SweepPlan
@@ -185,10 +185,7 @@ class SsdpProbe(PerInterfaceProbe):
             for sock in sockets:
                 sock.close()
             collector.finish()
-        status = ProbeStatus.OK
-        if error or ctx.stop.is_set():
-            status = ProbeStatus.PARTIAL
-            error = error or "interrupted before the listen window ended"
+        stopped = ctx.stop.is_set()
         observations = tuple(
             Observation(
                 probe=self.name,
@@ -201,16 +198,17 @@ class SsdpProbe(PerInterfaceProbe):
             )
             for host in collector.hosts.values()
         )
-        stats = ProbeStats(
-            name=self.name,
-            interface=iface,
+        return mcast.window_result(
+            self.name,
+            iface,
+            started,
             sent=sent,
             answered=len(collector.answered),
-            duration=round(time.perf_counter() - started, 3),
-            status=status,
-            error=error or note,
+            observations=observations,
+            error=error,
+            stopped=stopped,
+            note=note,
         )
-        return ProbeResult(stats, observations)
 
 
 def _raw(host: _Host) -> str:

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from scanner.model import Observation, ProbeResult, ProbeStats, ProbeStatus
+from scanner.model import Observation, ProbeResult
 from scanner.probes import mcast
 from scanner.probes.base import PerInterfaceProbe, ProbeContext, interface_failure
 from scanner.targets import SweepPlan
@@ -135,20 +135,17 @@ class WsdProbe(PerInterfaceProbe):
         finally:
             for sock in sockets:
                 sock.close()
-        status = ProbeStatus.OK
-        if error or ctx.stop.is_set():
-            status = ProbeStatus.PARTIAL
-            error = error or "interrupted before the listen window ended"
-        stats = ProbeStats(
-            name=self.name,
-            interface=iface,
+        return mcast.window_result(
+            self.name,
+            iface,
+            started,
             sent=sent,
             answered=len(collector.answered),
-            duration=round(time.perf_counter() - started, 3),
-            status=status,
-            error=error or note,
+            observations=tuple(collector.observations),
+            error=error,
+            stopped=ctx.stop.is_set(),
+            note=note,
         )
-        return ProbeResult(stats, tuple(collector.observations))
 
     @staticmethod
     def _ipv6_socket(plan: SweepPlan) -> socket.socket | None:

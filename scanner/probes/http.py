@@ -48,9 +48,7 @@ class HttpProbe(Probe):
     def run(self, ctx: ProbeContext) -> list[ProbeResult]:
         started = time.perf_counter()
         hosts = ctx.live_hosts()
-        label = f"{self.name} hosts"
-
-        progress = ctx.progress_for(label)
+        progress = ctx.progress_for(f"{self.name} hosts")
 
         states, _ = portscan.port_map(ctx)
         results = for_each_host(

@@ -43,9 +43,7 @@ class RtspProbe(Probe):
     def run(self, ctx: ProbeContext) -> list[ProbeResult]:
         started = time.perf_counter()
         hosts = ctx.live_hosts()
-        label = f"{self.name} hosts"
-
-        progress = ctx.progress_for(label)
+        progress = ctx.progress_for(f"{self.name} hosts")
 
         states, _ = portscan.port_map(ctx)
         asked = sorted(ip for ip in hosts if states.get(ip, {}).get(self.port) == portscan.OPEN)

@@ -68,9 +68,7 @@ class TcpPortsProbe(Probe):
         started = time.perf_counter()
         hosts = ctx.live_hosts()
         states, connects = portscan.port_map(ctx)
-        label = f"{self.name} hosts"
-
-        progress = ctx.progress_for(label)
+        progress = ctx.progress_for(f"{self.name} hosts")
 
         results = for_each_host(
             sorted(hosts),
@@ -139,9 +137,7 @@ class TcpSweepProbe(Probe):
             for plan in ctx.routed
             for addr in plan.addresses()
         }
-        label = f"{self.name} addresses"
-
-        progress = ctx.progress_for(label)
+        progress = ctx.progress_for(f"{self.name} addresses")
 
         result = portscan.sweep(
             ((ip, self.ports) for ip in where),

@@ -650,7 +650,7 @@ def report(
         from scanner.store import Store
 
         assert run_id is not None
-        with Store.open(_store_url(store) if store else None) as opened:
+        with Store.open(_store_url(store) if store else None, create=False) as opened:
             run = opened.load(opened.resolve(run_id))
     for path, fmt in outputs:
         _write(run, path, fmt)
@@ -842,7 +842,7 @@ def history(
 
     _check_format(format)
     store, site = _from_config(config, store, site)
-    with Store.open(store) as db:
+    with Store.open(store, create=False) as db:
         runs = db.runs(site=site, limit=limit)
     if format == "json":
         rows = [
@@ -895,7 +895,7 @@ def history_prune(
     if keep < 1:
         raise UserError(f"--keep {keep} would delete every run", "keep at least 1")
     store, site = _from_config(config, store, site)
-    with Store.open(store) as db:
+    with Store.open(store, create=False) as db:
         deleted = db.prune(keep, site=site)
     typer.echo(f"deleted {deleted} run(s); kept the newest {keep} of each site")
 
@@ -946,7 +946,7 @@ def _diff(
     from scanner.store import changes as changes_mod
 
     store, site = _from_config(config, store, site)
-    with Store.open(store) as db:
+    with Store.open(store, create=False) as db:
         if old is None:
             site = site or _only_site(db.sites())
             runs = db.runs(site=site, limit=2)

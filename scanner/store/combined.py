@@ -75,7 +75,7 @@ def combined_latest(store_url: str | None) -> ScanRun:
     """The latest run of every site in the store at `store_url` (None: the default store)."""
     from scanner.store.db import Store
 
-    with Store.open(store_url) as store:
+    with Store.open(store_url, create=False) as store:
         runs = []
         for site in store.sites():
             run_id = store.latest(site)

@@ -87,9 +87,19 @@ class Store:
     # --- opening ------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, value: str | None = None) -> Store:
+    def open(cls, value: str | None = None, *, create: bool = True) -> Store:
+        """`create=False` is for commands that only read (history, diff, report): a SQLite file
+        that does not exist is then an error, not a new empty store left behind."""
         url = normalize_url(value)
         shown = shown_url(url)
+        if not create and url.startswith("sqlite"):
+            database = sa.engine.make_url(url).database
+            if database and database != ":memory:" and not Path(database).exists():
+                raise StoreError(
+                    f"no run store at {database}",
+                    "check --store (or NDAA_SCAN_STORE); a store is created by the first "
+                    "`ndaa-scan scan` that uses it",
+                )
         try:
             engine = _engine(url)
         except (ArgumentError, NoSuchModuleError, ValueError) as exc:

@@ -87,3 +87,13 @@ def test_mistakes_are_explained(
     url, _ = stored
     code, output = invoke("report", *args, "--store", url, "-o", str(tmp_path / "r.html"))
     assert code == 2 and message in output, output
+
+
+@pytest.mark.parametrize("command", [("history",), ("diff",), ("history", "prune", "--keep", "1")])
+def test_reading_a_store_that_does_not_exist_creates_nothing(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    missing = tmp_path / "nowhere" / "runs.db"
+    code, output = invoke(*command, "--store", str(missing))
+    assert code == 2 and "no run store at" in output, output
+    assert not missing.parent.exists()

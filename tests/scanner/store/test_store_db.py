@@ -114,6 +114,7 @@ def test_combined_latest_takes_each_sites_latest_run(store_url: str) -> None:
 
 
 def test_combined_of_an_empty_store_is_a_user_error(store_url: str) -> None:
+    Store.open(store_url).close()  # an existing store without runs
     with pytest.raises(UserError, match="no runs"):
         combined_latest(store_url)
 

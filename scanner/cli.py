@@ -496,6 +496,7 @@ def _write(run: ScanRun, path: str, fmt: str) -> None:
 
 
 def _print_dry_run(scope: Any, plans: list[Any], routed: tuple[Any, ...] = ()) -> None:
+    from scanner.probes.limits import DEFAULT as DEFAULT_POLITENESS
     from scanner.scan import default_probes
     from scanner.summary import estimate_seconds
 
@@ -518,16 +519,29 @@ def _print_dry_run(scope: Any, plans: list[Any], routed: tuple[Any, ...] = ()) -
     probes = default_probes(scope.probes)
     discovery = [p.name for p in probes if p.phase == 1 and p.name not in ("arp", "tcp-sweep")]
     per_host = [p.name for p in probes if p.phase != 1]
-    typer.echo(f"rate:       {scope.rate:,} ARP requests/s, {scope.retries} retry pass(es)")
-    if discovery:
+    if local:
+        typer.echo(f"rate:       {scope.rate:,} ARP requests/s, {scope.retries} retry pass(es)")
+    if discovery and local:
         typer.echo(
             f"discovery:  {', '.join(discovery)}, listening {scope.listen:g} s during the sweep"
         )
     if per_host:
         typer.echo(f"per host:   {', '.join(per_host)}, after the sweep, on hosts that answered")
+    if local:
+        typer.echo(
+            f"estimate:   about {best:.1f} s to find the local hosts if every one answers, at "
+            f"most {worst:.1f} s if none does"
+        )
+    if routed:
+        from scanner.probes.portscan import IN_FLIGHT
+
+        typer.echo(
+            f"estimate:   the routed targets take about {DEFAULT_POLITENESS.connect_timeout:g} "
+            f"s (a connect timeout) per {IN_FLIGHT} silent addresses"
+        )
     typer.echo(
-        f"estimate:   about {best:.1f} s to find the hosts if every one answers, at most "
-        f"{worst:.1f} s if none does; then a few seconds per batch of hosts to identify them"
+        f"then:       identification, {DEFAULT_POLITENESS.total} connections at a time, at most "
+        f"{DEFAULT_POLITENESS.host_budget:g} s per host and probe"
     )
     typer.echo("dry run: nothing was sent")
 
